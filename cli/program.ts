@@ -1,0 +1,18 @@
+// Builds the command tree. Each command lives in its own module under cli/commands and registers
+// itself here, so `nicguard --help` is always the complete map of what the tool can do.
+import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('nicguard')
+    .description('Per-agent egress policy for AI agents, enforced on the SmartNIC/DPU through P4Runtime.')
+    .version(packageVersion(), '-V, --version', 'print the nicguard version')
+    .showHelpAfterError();
+  return program;
+}
