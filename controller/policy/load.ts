@@ -31,7 +31,7 @@ import {
   Quota,
   RuleDef,
   SourceLocation,
-  ruleAgents,
+  ruleAgentIndex,
   ruleHasDestinationSelector,
 } from './model';
 import { PathSegment, formatPath, schemaViolations } from './schema';
@@ -757,13 +757,14 @@ class SetBuilder {
   private checkShadowing(policy: PolicySet, items: Map<string, Located<unknown>>): void {
     const destinations = new Map(policy.destinations.map((d) => [d.name, d]));
     const none = new Map();
-    const spaces = policy.rules.map((rule) => {
+    const index = ruleAgentIndex(policy);
+    const spaces = policy.rules.map((rule, r) => {
       const chunks = destinationChunks(rule, destinations, none);
       const fqdnNamed =
         rule.fqdns.length > 0 || rule.destinations.some((d) => (destinations.get(d)?.fqdns.length ?? 0) > 0);
       return {
         rule,
-        agents: new Set(ruleAgents(policy, rule)),
+        agents: new Set(index.agentsOfRule[r].map((i) => policy.agents[i].name)),
         v4: chunks.flatMap((c) => c.v4),
         v6: chunks.flatMap((c) => c.v6),
         fqdnNamed,

@@ -100,12 +100,38 @@ export function ruleHasDestinationSelector(rule: RuleDef): boolean {
   return rule.destinations.length > 0 || rule.cidrs.length > 0 || rule.fqdns.length > 0;
 }
 
-/** Names of the agents a rule applies to, in agent declaration order. */
-export function ruleAgents(policy: PolicySet, rule: RuleDef): string[] {
-  const names = new Set(rule.agents);
-  for (const group of policy.groups)
-    if (rule.groups.includes(group.name)) group.agents.forEach((a) => names.add(a));
-  return policy.agents.filter((agent) => names.has(agent.name)).map((agent) => agent.name);
+export interface RuleAgentIndex {
+  /** For each rule (by position), the positions of the agents it applies to, ascending. */
+  readonly agentsOfRule: readonly (readonly number[])[];
+  /** For each agent (by position), the positions of the rules that apply to it, in rule order. */
+  readonly rulesOfAgent: readonly (readonly number[])[];
+}
+
+/** Which rules apply to which agents, in time linear in the number of (agent, rule) pairs. */
+export function ruleAgentIndex(policy: PolicySet): RuleAgentIndex {
+  const agentPos = new Map<string, number>(policy.agents.map((agent, i) => [agent.name, i]));
+  const groupMembers = new Map<string, number[]>();
+  for (const group of policy.groups) {
+    const members: number[] = [];
+    for (const name of group.agents) {
+      const i = agentPos.get(name);
+      if (i !== undefined) members.push(i);
+    }
+    groupMembers.set(group.name, members);
+  }
+  const rulesOfAgent: number[][] = policy.agents.map(() => []);
+  const agentsOfRule = policy.rules.map((rule, r) => {
+    const members = new Set<number>();
+    for (const name of rule.agents) {
+      const i = agentPos.get(name);
+      if (i !== undefined) members.add(i);
+    }
+    for (const group of rule.groups) for (const i of groupMembers.get(group) ?? []) members.add(i);
+    const ordered = [...members].sort((a, b) => a - b);
+    for (const i of ordered) rulesOfAgent[i].push(r);
+    return ordered;
+  });
+  return { agentsOfRule, rulesOfAgent };
 }
 
 /** The tightest exfiltration threshold an agent is subject to, directly or through any of its groups. */

@@ -1,0 +1,733 @@
+// The policy compiler: a loaded policy set in, the exact device state that enforces it out. Pure and
+// deterministic: no I/O, no clock, no DNS (names are resolved beforehand and passed in), and the
+// same inputs always give the same entries in the same order.
+//
+// Tables written: port_map (agent ports and the uplink), mac_guard / ipv4_guard / ipv6_guard (the
+// sources each agent may use), host_route (return traffic), sensitive_v4 / sensitive_v6 (sources
+// whose bytes count toward exfiltration tallies), and acl_v4 / acl_v6 (the egress rules).
+//
+// ACL entries: for each agent, each rule that applies to it becomes the cross product of its
+// destination prefixes (after CIDR subtraction of `except`s, merged and disjoint) and its
+// (protocol, port range) pairs (merged and disjoint), all at the rule's priority for that agent
+// (see priorities.ts). Because a rule's entries are disjoint, no two overlapping entries of an agent
+// ever share a priority, and first-match in written order is exactly highest-priority-wins.
+import { createHash } from 'crypto';
+import {
+  ACTIONS,
+  AgentFlag,
+  FIRST_SLOT,
+  METERS,
+  NO_EXFIL_LIMIT,
+  PORT_BITS,
+  REGISTERS,
+  RuleFlag,
+  TABLES,
+  CPU_PORT,
+  TableKey,
+} from '../pipeline/contract';
+import { EntrySpec, FieldValue, MeterConfigSpec } from '../pipeline/entries';
+import { ProfileName, TargetProfile } from '../pipeline/profiles';
+import {
+  Prefix,
+  formatPrefix,
+  normalizePrefixes,
+  parseAddress,
+  parseCidr,
+  parseMac,
+  prefixMask,
+} from '../policy/addr';
+import { canonicalJson, policyVersion } from '../policy/canonical';
+import {
+  DestinationChunk,
+  PortSpace,
+  destinationChunks,
+  fqdnPrefixes,
+  portSpace,
+  selectorPrefixes,
+} from '../policy/matchspace';
+import {
+  AgentDef,
+  DestinationDef,
+  FqdnResolution,
+  PolicySet,
+  RuleDef,
+  SourceLocation,
+  agentExfiltrationThreshold,
+  ruleAgentIndex,
+} from '../policy/model';
+import { ProvenanceKindName, encodeProvenance, fnv1a } from './metadata';
+import { allocatePriorities } from './priorities';
+
+export interface CompileOptions {
+  /** DNS answers for the policy's FQDN destinations, obtained before compiling. */
+  readonly resolutions?: readonly FqdnResolution[];
+  /** The allocation of the compile this one replaces, so that ids and priorities stay put. */
+  readonly previous?: Allocation;
+  /** Refuse (throw) when the result does not fit the device. Default true. */
+  readonly checkCapacity?: boolean;
+  /** For controller-enforced quotas: how often the controller reads the counters. Default 1 s. */
+  readonly counterPollSeconds?: number;
+}
+
+/** Everything the compiler assigned, keyed by name, so the next compile can keep it stable. */
+export interface Allocation {
+  /** agent name → agent_id */
+  readonly agents: Readonly<Record<string, number>>;
+  /** `agent/rule` → rule_id */
+  readonly ruleIds: Readonly<Record<string, number>>;
+  /** `agent/rule` → priority */
+  readonly priorities: Readonly<Record<string, number>>;
+  /** rule → digest of what the rule compiles from (8 hex digits) */
+  readonly ruleDigests: Readonly<Record<string, string>>;
+  /** quota key (`agent/rule:name` or `agent/destination:name`) → slot */
+  readonly quotaSlots: Readonly<Record<string, number>>;
+  /** meter key (`agent/rate:rule` or `agent/overshoot:rule:quota key`) → meter index */
+  readonly meters: Readonly<Record<string, number>>;
+}
+
+export interface QuotaSlotInfo {
+  readonly slot: number;
+  readonly agent: string;
+  /** Rules whose entries charge this slot. */
+  readonly rules: readonly string[];
+  /** Set when the quota is a named destination's, shared by those rules. */
+  readonly destination?: string;
+  readonly budgetBytes: number;
+  readonly windowSeconds: number;
+  /**
+   * `dataplane`: the quota_used register enforces the budget; the controller zeroes it each window.
+   * `controller`: the target has no registers; the controller reads the entries' counters every
+   * counterPollSeconds and withdraws the rule when the budget is spent, and a meter bounds what can
+   * pass between two reads (overshootBytes).
+   */
+  readonly enforcement: 'dataplane' | 'controller';
+  readonly overshootMeter?: number;
+  readonly overshootBytes?: number;
+}
+
+export interface RuleIndexEntry {
+  readonly ruleId: number;
+  readonly rule: string;
+  readonly agent: string;
+  readonly priority: number;
+  readonly entries: number;
+  readonly location?: SourceLocation;
+}
+
+export interface AgentIndexEntry {
+  readonly name: string;
+  readonly agentId: number;
+  readonly port: number;
+}
+
+export interface CompileWarning {
+  readonly code: 'FQDN_UNRESOLVED';
+  readonly message: string;
+}
+
+export interface CapacityIssue {
+  /** Table or resource name. */
+  readonly resource: string;
+  readonly need: number;
+  readonly limit: number;
+  readonly message: string;
+}
+
+export interface CompiledPolicy {
+  /** SHA-256 (hex) of the canonical policy set. */
+  readonly version: string;
+  readonly profile: ProfileName;
+  readonly entries: readonly EntrySpec[];
+  readonly meters: readonly MeterConfigSpec[];
+  readonly quotaSlots: readonly QuotaSlotInfo[];
+  readonly rules: readonly RuleIndexEntry[];
+  readonly agents: readonly AgentIndexEntry[];
+  /** The DNS answers the entries were built from, to be refreshed when their TTL runs out. */
+  readonly resolutions: readonly FqdnResolution[];
+  readonly allocation: Allocation;
+  readonly warnings: readonly CompileWarning[];
+  /** Empty unless compiled with checkCapacity: false. */
+  readonly capacityIssues: readonly CapacityIssue[];
+}
+
+export const CompileErrorCode = { CAPACITY: 'CAPACITY', INVALID_POLICY: 'INVALID_POLICY' } as const;
+
+export class CompileError extends Error {
+  override readonly name = 'CompileError';
+  constructor(
+    readonly code: keyof typeof CompileErrorCode,
+    message: string,
+    readonly issues: readonly CapacityIssue[] = [],
+  ) {
+    super(message);
+  }
+}
+
+/** Largest frame the bursts are sized for: a full Ethernet frame without FCS. */
+export const MTU_FRAME_BYTES = 1514;
+/** A meter bucket holds this long of traffic at the configured rate (and at least two frames). */
+export const BURST_SECONDS = 0.1;
+/** Controller-enforced quotas let at most this share of the budget through between two counter reads. */
+export const OVERSHOOT_SHARE = 0.1;
+
+const AGENT_ID_LIMIT = REGISTERS.sensitiveRxBytes.size - 1;
+const AGENT_ID_FIELD_LIMIT = 2 ** 16 - 1;
+const QUOTA_SLOT_LIMIT = REGISTERS.quotaUsed.size - 1;
+const METER_LIMIT = METERS.rate.size - 1;
+const RULE_ID_LIMIT = 2 ** 32 - 1;
+
+/**
+ * A plain rate limit as a two-rate meter: both rates equal, so there is no yellow band, and a burst
+ * of BURST_SECONDS of traffic (never less than two full frames, or a slow limit would drop every
+ * full-sized frame).
+ */
+export function rateMeter(index: number, bytesPerSecond: number): MeterConfigSpec {
+  const burst = BigInt(Math.max(Math.ceil(bytesPerSecond * BURST_SECONDS), 2 * MTU_FRAME_BYTES));
+  const rate = BigInt(bytesPerSecond);
+  return { meter: METERS.rate.name, index, cir: rate, cburst: burst, pir: rate, pburst: burst };
+}
+
+/** Ids that stay with their key across compiles; new keys never take an id the previous compile used. */
+class StickyIds {
+  private readonly assigned = new Map<string, number>();
+  private readonly taken = new Set<number>();
+  private next: number;
+
+  constructor(
+    private readonly previous: Readonly<Record<string, number>>,
+    private readonly limit: number,
+  ) {
+    let max = FIRST_SLOT - 1;
+    for (const id of Object.values(previous)) {
+      this.taken.add(id);
+      if (id > max) max = id;
+    }
+    this.next = max + 1;
+  }
+
+  id(key: string): number {
+    const known = this.assigned.get(key);
+    if (known !== undefined) return known;
+    let id = this.previous[key];
+    if (id === undefined || id > this.limit) {
+      // Fresh ids come from above everything used before, so that an id released by this change is
+      // not handed to something else while old entries that carry it may still be on the device.
+      while (this.next <= this.limit && this.taken.has(this.next)) this.next++;
+      if (this.next <= this.limit) id = this.next++;
+      else {
+        let candidate = FIRST_SLOT;
+        while (candidate <= this.limit && (this.taken.has(candidate) || this.inUse(candidate))) candidate++;
+        id = candidate <= this.limit ? candidate : this.limit + 1 + this.assigned.size;
+      }
+    }
+    this.assigned.set(key, id);
+    this.taken.add(id);
+    return id;
+  }
+
+  private inUse(id: number): boolean {
+    for (const v of this.assigned.values()) if (v === id) return true;
+    return false;
+  }
+
+  get max(): number {
+    let max = 0;
+    for (const v of this.assigned.values()) if (v > max) max = v;
+    return max;
+  }
+
+  record(): Record<string, number> {
+    return Object.fromEntries(this.assigned);
+  }
+}
+
+const exact = (value: bigint): FieldValue => ({ kind: 'exact', value });
+
+function ternaryPrefix(prefix: Prefix): FieldValue | undefined {
+  if (prefix.len === 0) return undefined;
+  return { kind: 'ternary', value: prefix.value, mask: prefixMask(prefix.family, prefix.len) };
+}
+
+interface KeyPart {
+  readonly protocol?: number;
+  readonly low?: number;
+  readonly high?: number;
+}
+
+const ICMP_V4 = 1;
+const ICMP_V6 = 58;
+const TCP = 6;
+const UDP = 17;
+
+/** The disjoint (protocol, port range) keys of a port space, for one address family. */
+function portKeys(space: PortSpace, family: 4 | 6): KeyPart[] {
+  if (space.any) return [{}];
+  const out: KeyPart[] = [];
+  if (space.icmp) out.push({ protocol: family === 4 ? ICMP_V4 : ICMP_V6 });
+  for (const [protocol, ranges] of [
+    [TCP, space.tcp],
+    [UDP, space.udp],
+  ] as const) {
+    for (const range of ranges) {
+      // The full range is a don't-care: it also matches packets whose ports were not parsed (0).
+      if (range.low === 0 && range.high === 65535) out.push({ protocol });
+      else out.push({ protocol, low: range.low, high: range.high });
+    }
+  }
+  return out;
+}
+
+interface RuleShape {
+  readonly rule: RuleDef;
+  readonly chunks: readonly DestinationChunk[];
+  readonly keys4: readonly KeyPart[];
+  readonly keys6: readonly KeyPart[];
+  readonly digest: number;
+  readonly flags: number;
+}
+
+function invalid(message: string): never {
+  throw new CompileError('INVALID_POLICY', message);
+}
+
+/** Compiles a policy set for a target. Throws CompileError when it does not fit (see options). */
+export function compilePolicy(
+  policy: PolicySet,
+  profile: TargetProfile,
+  options: CompileOptions = {},
+): CompiledPolicy {
+  const previous = options.previous;
+  const pollSeconds = options.counterPollSeconds ?? 1;
+  const resolutions = [...(options.resolutions ?? [])].sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+  );
+  const resolutionByName = new Map(resolutions.map((r) => [r.name, r]));
+  const destinations = new Map<string, DestinationDef>(policy.destinations.map((d) => [d.name, d]));
+  const index = ruleAgentIndex(policy);
+  const checkCapacity = options.checkCapacity ?? true;
+  const controllerQuotas = !profile.registers || profile.quotaEnforcement === 'controller';
+  const warnings: CompileWarning[] = [];
+
+  const agentIds = new StickyIds(
+    previous?.agents ?? {},
+    checkCapacity ? AGENT_ID_LIMIT : AGENT_ID_FIELD_LIMIT,
+  );
+  const ruleIds = new StickyIds(previous?.ruleIds ?? {}, RULE_ID_LIMIT);
+  const slots = new StickyIds(previous?.quotaSlots ?? {}, QUOTA_SLOT_LIMIT);
+  const meterIds = new StickyIds(previous?.meters ?? {}, METER_LIMIT);
+
+  // ---- rule shapes, once per rule whatever the number of agents it applies to
+  const shapes: RuleShape[] = policy.rules.map((rule) => {
+    for (const name of [
+      ...rule.fqdns,
+      ...rule.destinations.flatMap((d) => destinations.get(d)?.fqdns ?? []),
+    ]) {
+      if (!resolutionByName.has(name)) {
+        warnings.push({
+          code: 'FQDN_UNRESOLVED',
+          message: `rule "${rule.name}": ${name} has no DNS answer; it matches nothing until resolved`,
+        });
+      }
+    }
+    const used = rule.destinations.map((d) => destinations.get(d));
+    const dnsAnswers = [...rule.fqdns, ...used.flatMap((d) => d?.fqdns ?? [])].map(
+      (n) => resolutionByName.get(n)?.addresses ?? [],
+    );
+    const ports = portSpace(rule.ports);
+    const { location: _l, ...content } = rule;
+    const digest = fnv1a(
+      canonicalJson({
+        rule: content,
+        destinations: used.map((d) => (d ? { ...d, location: undefined } : null)),
+        dnsAnswers,
+      }),
+    );
+    const flags = (rule.trusted ? RuleFlag.TRUSTED : 0) | (rule.mode === 'audit' ? RuleFlag.AUDIT : 0);
+    return {
+      rule,
+      chunks: destinationChunks(rule, destinations, resolutionByName),
+      keys4: portKeys(ports, 4),
+      keys6: portKeys(ports, 6),
+      digest,
+      flags,
+    };
+  });
+  const ruleDigests: Record<string, string> = {};
+  for (const shape of shapes) ruleDigests[shape.rule.name] = shape.digest.toString(16).padStart(8, '0');
+
+  const entries: EntrySpec[] = [];
+  const meters: MeterConfigSpec[] = [];
+  const quotaInfo = new Map<number, { info: Omit<QuotaSlotInfo, 'rules'>; rules: Set<string> }>();
+  const ruleIndex: RuleIndexEntry[] = [];
+  const agentIndex: AgentIndexEntry[] = [];
+  const priorities: Record<string, number> = {};
+  const meta = (kind: ProvenanceKindName, digest: number, name: string) =>
+    encodeProvenance(kind, digest, name);
+
+  const uplinkDigest = fnv1a(String(policy.uplinkPort));
+  if (!Number.isInteger(policy.uplinkPort) || policy.uplinkPort < 0 || policy.uplinkPort >= 2 ** PORT_BITS) {
+    invalid(`uplink port ${policy.uplinkPort} is not a ${PORT_BITS}-bit port number`);
+  }
+
+  // ---- agents: identity and return path
+  const agentIdOf: number[] = [];
+  policy.agents.forEach((agent: AgentDef) => {
+    const agentId = agentIds.id(agent.name);
+    agentIdOf.push(agentId);
+    agentIndex.push({ name: agent.name, agentId, port: agent.port });
+    const mac = parseMac(agent.mac);
+    if (mac === null) invalid(`agent "${agent.name}": "${agent.mac}" is not a MAC address`);
+    if (
+      agent.port === CPU_PORT ||
+      agent.port === policy.uplinkPort ||
+      !Number.isInteger(agent.port) ||
+      agent.port < 0
+    ) {
+      invalid(`agent "${agent.name}": port ${agent.port} is reserved or not a port number`);
+    }
+    const digest = fnv1a(canonicalJson({ ...agent, location: undefined }));
+    const m = meta('agent', digest, agent.name);
+    const threshold = agentExfiltrationThreshold(policy, agent);
+    const exfilLimit = threshold === undefined ? NO_EXFIL_LIMIT : BigInt(threshold);
+    if (exfilLimit > NO_EXFIL_LIMIT) invalid(`agent "${agent.name}": exfiltration threshold exceeds 48 bits`);
+    entries.push({
+      table: TABLES.portMap.name,
+      match: { ingress_port: exact(BigInt(agent.port)) },
+      action: ACTIONS.agentPort.name,
+      params: {
+        agent_id: BigInt(agentId),
+        uplink_port: BigInt(policy.uplinkPort),
+        flags: BigInt(agent.mode === 'audit' ? AgentFlag.AUDIT : 0),
+        exfil_limit: exfilLimit,
+      },
+      metadata: m,
+    });
+    entries.push({
+      table: TABLES.macGuard.name,
+      match: { agent_id: exact(BigInt(agentId)), src_mac: exact(mac) },
+      action: ACTIONS.sourceOk.name,
+      params: {},
+      metadata: m,
+    });
+    for (const [family, list] of [
+      [4, agent.ipv4],
+      [6, agent.ipv6],
+    ] as const) {
+      for (const text of list) {
+        const addr = parseAddress(text, family);
+        if (!addr) invalid(`agent "${agent.name}": "${text}" is not an IPv${family} address`);
+        entries.push({
+          table: family === 4 ? TABLES.ipv4Guard.name : TABLES.ipv6Guard.name,
+          match: { agent_id: exact(BigInt(agentId)), src_addr: exact(addr.value) },
+          action: ACTIONS.sourceOk.name,
+          params: {},
+          metadata: m,
+        });
+      }
+    }
+    entries.push({
+      table: TABLES.hostRoute.name,
+      match: { dst_mac: exact(mac) },
+      action: ACTIONS.toHost.name,
+      params: { port: BigInt(agent.port), agent_id: BigInt(agentId) },
+      metadata: m,
+    });
+  });
+  entries.push({
+    table: TABLES.portMap.name,
+    match: { ingress_port: exact(BigInt(policy.uplinkPort)) },
+    action: ACTIONS.uplinkPort.name,
+    params: {},
+    metadata: meta('uplink', uplinkDigest, ''),
+  });
+
+  // ---- sensitive sources
+  const sensitiveDestinations = policy.destinations.filter((d) => d.sensitive);
+  for (const family of [4, 6] as const) {
+    const prefixes: Prefix[] = [];
+    for (const d of sensitiveDestinations) {
+      prefixes.push(...selectorPrefixes(d.cidrs, family), ...fqdnPrefixes(d.fqdns, family, resolutionByName));
+    }
+    for (const text of policy.sensitiveSources) {
+      const parsed = parseCidr(text);
+      if (!('prefix' in parsed)) invalid(`sensitive source "${text}": ${parsed.error}`);
+      if (parsed.prefix.family === family) prefixes.push(parsed.prefix);
+    }
+    for (const prefix of normalizePrefixes(prefixes)) {
+      entries.push({
+        table: family === 4 ? TABLES.sensitiveV4.name : TABLES.sensitiveV6.name,
+        match: { src_addr: { kind: 'lpm', value: prefix.value, prefixLen: prefix.len } },
+        action: ACTIONS.sensitive.name,
+        params: {},
+        metadata: meta('sensitive', fnv1a(formatPrefix(prefix)), ''),
+      });
+    }
+  }
+
+  // ---- ACLs
+  policy.agents.forEach((agent, a) => {
+    const agentId = BigInt(agentIdOf[a]);
+    const ruleList = index.rulesOfAgent[a];
+    const pairKey = (r: number) => `${agent.name}/${policy.rules[r].name}`;
+    // On a target without MODIFY, a changed rule moves to a new priority, so that its new entries
+    // have new keys and go in before the old ones leave, instead of a delete-then-insert gap.
+    const rebandChanged = !profile.modifyEntries && previous !== undefined;
+    const prior = ruleList.map((r) => {
+      const name = policy.rules[r].name;
+      if (rebandChanged && previous.ruleDigests[name] !== ruleDigests[name]) return undefined;
+      return previous?.priorities[pairKey(r)];
+    });
+    const assigned = allocatePriorities(prior);
+    ruleList.forEach((r, k) => {
+      const shape = shapes[r];
+      const rule = shape.rule;
+      const key = pairKey(r);
+      const priority = assigned[k];
+      priorities[key] = priority;
+      const ruleId = ruleIds.id(key);
+      const m = meta('rule', shape.digest, rule.name);
+      let count = 0;
+      const rateMeterIndex =
+        rule.action === 'allow' && rule.rateBytesPerSecond !== undefined
+          ? meterIds.id(`${agent.name}/rate:${rule.name}`)
+          : 0;
+      if (rateMeterIndex) meters.push(rateMeter(rateMeterIndex, rule.rateBytesPerSecond as number));
+      for (const chunk of shape.chunks) {
+        let action: string = ACTIONS.allow.name;
+        let params: Record<string, bigint> = { rule_id: BigInt(ruleId), flags: BigInt(shape.flags) };
+        if (rule.action === 'deny') action = ACTIONS.deny.name;
+        else {
+          const quota = chunk.quotaDestination ? destinations.get(chunk.quotaDestination)?.quota : rule.quota;
+          if (quota) {
+            const quotaKey = chunk.quotaDestination
+              ? `${agent.name}/destination:${chunk.quotaDestination}`
+              : `${agent.name}/rule:${rule.name}`;
+            const slot = slots.id(quotaKey);
+            let meterIndex = rateMeterIndex;
+            let overshoot: { overshootMeter: number; overshootBytes: number } | undefined;
+            if (controllerQuotas) {
+              // Between two counter reads, the meter caps what can pass beyond the budget.
+              const cap = Math.max(1, Math.floor((quota.bytes * OVERSHOOT_SHARE) / pollSeconds));
+              const rate = Math.min(cap, rule.rateBytesPerSecond ?? cap);
+              meterIndex = meterIds.id(`${agent.name}/overshoot:${rule.name}:${quotaKey}`);
+              meters.push(rateMeter(meterIndex, rate));
+              overshoot = { overshootMeter: meterIndex, overshootBytes: Math.ceil(rate * pollSeconds) };
+            }
+            const existing = quotaInfo.get(slot);
+            if (existing) existing.rules.add(rule.name);
+            else {
+              quotaInfo.set(slot, {
+                info: {
+                  slot,
+                  agent: agent.name,
+                  ...(chunk.quotaDestination ? { destination: chunk.quotaDestination } : {}),
+                  budgetBytes: quota.bytes,
+                  windowSeconds: quota.windowSeconds,
+                  enforcement: controllerQuotas ? 'controller' : 'dataplane',
+                  ...(overshoot ?? {}),
+                },
+                rules: new Set([rule.name]),
+              });
+            }
+            action = ACTIONS.allowQuota.name;
+            params = {
+              ...params,
+              quota_slot: BigInt(slot),
+              budget: BigInt(quota.bytes),
+              meter_index: BigInt(meterIndex),
+            };
+          } else if (rateMeterIndex) {
+            action = ACTIONS.allowRate.name;
+            params = { ...params, meter_index: BigInt(rateMeterIndex) };
+          }
+        }
+        for (const [family, prefixes, keys] of [
+          [4, chunk.v4, shape.keys4],
+          [6, chunk.v6, shape.keys6],
+        ] as const) {
+          const table = family === 4 ? TABLES.aclV4.name : TABLES.aclV6.name;
+          for (const prefix of prefixes) {
+            const dst = ternaryPrefix(prefix);
+            for (const part of keys) {
+              const match: Record<string, FieldValue> = { agent_id: exact(agentId) };
+              if (dst) match.dst_addr = dst;
+              if (part.protocol !== undefined)
+                match.protocol = { kind: 'ternary', value: BigInt(part.protocol), mask: 0xffn };
+              if (part.low !== undefined)
+                match.dst_port = { kind: 'range', low: BigInt(part.low), high: BigInt(part.high as number) };
+              entries.push({ table, match, priority, action, params, metadata: m });
+              count++;
+            }
+          }
+        }
+      }
+      ruleIndex.push({
+        ruleId,
+        rule: rule.name,
+        agent: agent.name,
+        priority,
+        entries: count,
+        location: rule.location,
+      });
+    });
+  });
+
+  const quotaSlots: QuotaSlotInfo[] = [...quotaInfo.values()]
+    .map(({ info, rules }) => ({ ...info, rules: [...rules] }))
+    .sort((a, b) => a.slot - b.slot);
+  const compiled: CompiledPolicy = {
+    version: policyVersion(policy),
+    profile: profile.name,
+    entries,
+    meters: meters.sort((a, b) => a.index - b.index),
+    quotaSlots,
+    rules: ruleIndex,
+    agents: agentIndex,
+    resolutions,
+    allocation: {
+      agents: agentIds.record(),
+      ruleIds: ruleIds.record(),
+      priorities,
+      ruleDigests,
+      quotaSlots: slots.record(),
+      meters: meterIds.record(),
+    },
+    warnings,
+    capacityIssues: [],
+  };
+  const issues = capacityIssues(compiled, profile, {
+    agentIds: agentIds.max,
+    quotaSlots: slots.max,
+    meters: meterIds.max,
+    ports: policy.agents.map((agent) => agent.port),
+  });
+  if (issues.length > 0 && checkCapacity) {
+    throw new CompileError(
+      'CAPACITY',
+      `the policy does not fit ${profile.name}:\n${issues.map((i) => `  ${i.message}`).join('\n')}`,
+      issues,
+    );
+  }
+  return { ...compiled, capacityIssues: issues };
+}
+
+/** Entries a table can hold on a target: the contract size, rounded down to a power of two where required. */
+export function tableCapacity(table: TableKey, profile: TargetProfile): number {
+  const size: number = TABLES[table].size;
+  if (profile.powerOfTwoSizesBelow === undefined) return size;
+  let pow = 1;
+  while (pow * 2 <= size && pow * 2 < profile.powerOfTwoSizesBelow) pow *= 2;
+  return pow;
+}
+
+function capacityIssues(
+  compiled: CompiledPolicy,
+  profile: TargetProfile,
+  used: { agentIds: number; quotaSlots: number; meters: number; ports: number[] },
+): CapacityIssue[] {
+  const issues: CapacityIssue[] = [];
+  const perTable = new Map<string, number>();
+  for (const entry of compiled.entries) perTable.set(entry.table, (perTable.get(entry.table) ?? 0) + 1);
+  for (const key of Object.keys(TABLES) as TableKey[]) {
+    const need = perTable.get(TABLES[key].name) ?? 0;
+    const limit = tableCapacity(key, profile);
+    if (need > limit) {
+      issues.push({
+        resource: TABLES[key].name,
+        need,
+        limit,
+        message: `table ${TABLES[key].name} needs ${need} entries, ${profile.name} holds ${limit}`,
+      });
+    }
+  }
+  const limits: [string, number, number, string][] = [
+    [
+      'agent ids',
+      used.agentIds,
+      AGENT_ID_LIMIT,
+      `register ${REGISTERS.sensitiveRxBytes.name} has ${AGENT_ID_LIMIT} agent cells (ids 1-${AGENT_ID_LIMIT})`,
+    ],
+    [
+      'quota slots',
+      used.quotaSlots,
+      QUOTA_SLOT_LIMIT,
+      `register ${REGISTERS.quotaUsed.name} has ${QUOTA_SLOT_LIMIT} quota cells`,
+    ],
+    ['meter indices', used.meters, METER_LIMIT, `meter ${METERS.rate.name} has ${METER_LIMIT} usable cells`],
+  ];
+  for (const [resource, need, limit, why] of limits) {
+    if (need > limit)
+      issues.push({ resource, need, limit, message: `${resource}: needs up to ${need}, but ${why}` });
+  }
+  const widest = Math.max(0, ...used.ports);
+  if (widest >= 2 ** PORT_BITS) {
+    issues.push({
+      resource: 'ports',
+      need: widest,
+      limit: 2 ** PORT_BITS - 1,
+      message: `ports: port ${widest} does not fit the ${PORT_BITS}-bit port field`,
+    });
+  }
+  return issues;
+}
+
+/** SHA-256 (hex) of the entries, meters and quota slots: the identity of what a compile produces. */
+export function compiledDigest(compiled: CompiledPolicy): string {
+  return createHash('sha256')
+    .update(JSON.stringify(compiledToJson(compiled)))
+    .digest('hex');
+}
+
+const hex = (bytes: Uint8Array | undefined): string | undefined =>
+  bytes ? Buffer.from(bytes).toString('hex') : undefined;
+
+function fieldToJson(value: FieldValue): Record<string, string | number> {
+  switch (value.kind) {
+    case 'exact':
+    case 'optional':
+      return { kind: value.kind, value: `0x${value.value.toString(16)}` };
+    case 'lpm':
+      return { kind: 'lpm', value: `0x${value.value.toString(16)}`, prefixLen: value.prefixLen };
+    case 'ternary':
+      return {
+        kind: 'ternary',
+        value: `0x${value.value.toString(16)}`,
+        mask: `0x${value.mask.toString(16)}`,
+      };
+    case 'range':
+      return { kind: 'range', low: value.low.toString(), high: value.high.toString() };
+  }
+}
+
+export function entryToJson(entry: EntrySpec): Record<string, unknown> {
+  return {
+    table: entry.table,
+    match: Object.fromEntries(Object.entries(entry.match).map(([k, v]) => [k, fieldToJson(v)])),
+    ...(entry.priority !== undefined ? { priority: entry.priority } : {}),
+    action: entry.action,
+    params: Object.fromEntries(Object.entries(entry.params).map(([k, v]) => [k, v.toString()])),
+    ...(entry.metadata ? { metadata: hex(entry.metadata) } : {}),
+  };
+}
+
+/** A JSON-safe rendering of a compiled policy (bigints as decimal strings, bytes as hex). */
+export function compiledToJson(compiled: CompiledPolicy): Record<string, unknown> {
+  return {
+    version: compiled.version,
+    profile: compiled.profile,
+    agents: compiled.agents,
+    rules: compiled.rules,
+    quotaSlots: compiled.quotaSlots,
+    meters: compiled.meters.map((m) => ({
+      meter: m.meter,
+      index: m.index,
+      cir: m.cir.toString(),
+      cburst: m.cburst.toString(),
+      pir: m.pir.toString(),
+      pburst: m.pburst.toString(),
+    })),
+    resolutions: compiled.resolutions,
+    warnings: compiled.warnings,
+    entries: compiled.entries.map(entryToJson),
+  };
+}

@@ -1,0 +1,64 @@
+// Provenance carried in each entry's TableEntry.metadata, so that an entry read back from a device
+// says which part of which policy put it there. Layout (compact, a few dozen bytes):
+//
+//   byte 0      format version (1)
+//   byte 1      kind: 1 rule, 2 agent, 3 uplink, 4 sensitive source
+//   bytes 2-5   digest: first 4 bytes of the FNV-1a hash of the canonical form of the owning object
+//               (the rule with the destinations and DNS answers it uses; the agent; the uplink port)
+//   bytes 6-    UTF-8 name of the owning object (rule or agent name; empty for the uplink)
+//
+// The digest is of the owning object and not of the whole policy set on purpose: a whole-set
+// version would change the metadata of every entry at every edit, and turn a one-rule change into
+// a rewrite of the whole device. The policy set's version is part of the compiled output instead.
+
+export const METADATA_FORMAT = 1;
+
+export const ProvenanceKind = { rule: 1, agent: 2, uplink: 3, sensitive: 4 } as const;
+export type ProvenanceKindName = keyof typeof ProvenanceKind;
+
+export interface Provenance {
+  readonly kind: ProvenanceKindName;
+  /** 8 hex digits. */
+  readonly digest: string;
+  readonly name: string;
+}
+
+/** 32-bit FNV-1a over UTF-16 code units: a fast change detector, not a security boundary. */
+export function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash >>> 0;
+}
+
+export function encodeProvenance(kind: ProvenanceKindName, digest: number, name: string): Uint8Array {
+  const nameBytes = Buffer.from(name, 'utf8');
+  const out = new Uint8Array(6 + nameBytes.length);
+  out[0] = METADATA_FORMAT;
+  out[1] = ProvenanceKind[kind];
+  out[2] = (digest >>> 24) & 0xff;
+  out[3] = (digest >>> 16) & 0xff;
+  out[4] = (digest >>> 8) & 0xff;
+  out[5] = digest & 0xff;
+  out.set(nameBytes, 6);
+  return out;
+}
+
+/** The provenance of an entry, or undefined when its metadata was not written by this format. */
+export function decodeProvenance(metadata: Uint8Array | undefined): Provenance | undefined {
+  if (!metadata || metadata.length < 6 || metadata[0] !== METADATA_FORMAT) return undefined;
+  const kind = (Object.keys(ProvenanceKind) as ProvenanceKindName[]).find(
+    (k) => ProvenanceKind[k] === metadata[1],
+  );
+  if (!kind) return undefined;
+  const digest = Buffer.from(metadata.subarray(2, 6)).toString('hex');
+  let name: string;
+  try {
+    name = new TextDecoder('utf-8', { fatal: true }).decode(metadata.subarray(6));
+  } catch {
+    return undefined;
+  }
+  return { kind, digest, name };
+}
