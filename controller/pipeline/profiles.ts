@@ -44,7 +44,11 @@ const bmv2: TargetProfile = {
 export const PROFILES: Readonly<Record<ProfileName, TargetProfile>> = {
   bmv2,
   // The built-in target is a reference model of bmv2 and claims exactly what bmv2 does.
-  softnic: { ...bmv2, name: 'softnic', description: 'nicguard built-in software target (reference model of bmv2)' },
+  softnic: {
+    ...bmv2,
+    name: 'softnic',
+    description: 'nicguard built-in software target (reference model of bmv2)',
+  },
   'bluefield-dpl': {
     name: 'bluefield-dpl',
     description: 'NVIDIA BlueField-3, DOCA Pipeline Language runtime service',

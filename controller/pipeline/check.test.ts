@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadP4Info } from '../p4runtime/p4info';
+import { buildDir, loadNicguardPipeline, pipelineCookie } from './artifacts';
+import { ContractError, checkContract, contractProblems } from './check';
+import { TABLES } from './contract';
+
+function committedJson(): {
+  tables: { preamble: { name: string }; matchFields: { name: string; bitwidth: number }[]; size: string }[];
+} {
+  return JSON.parse(readFileSync(join(buildDir(), 'nicguard.p4info.json'), 'utf8'));
+}
+
+describe('table contract vs P4Info', () => {
+  it('the committed P4Info carries the whole contract', () => {
+    const pipeline = loadNicguardPipeline();
+    assert.deepEqual(contractProblems(pipeline.p4info), []);
+    assert.match(pipeline.cookie, /^\d+$/);
+  });
+
+  it('names a missing table', () => {
+    const json = committedJson();
+    // A program whose v6 ACL was renamed: the contract's table is gone.
+    json.tables.find((t) => t.preamble.name === TABLES.aclV6.name)!.preamble.name = 'NicguardIngress.acl6';
+    assert.throws(
+      () => checkContract(loadP4Info(json), 'test.p4info.json'),
+      (err: unknown) =>
+        err instanceof ContractError &&
+        err.code === 'CONTRACT_MISMATCH' &&
+        err.message.startsWith('test.p4info.json does not match') &&
+        err.problems.includes('table NicguardIngress.acl_v6 is missing'),
+    );
+  });
+
+  it('names a key of another bitwidth and a table of another size, both at once', () => {
+    const json = committedJson();
+    const acl = json.tables.find((t) => t.preamble.name === TABLES.aclV4.name)!;
+    acl.matchFields.find((f) => f.name === 'dst_addr')!.bitwidth = 31;
+    acl.size = '1024';
+    const problems = contractProblems(loadP4Info(json));
+    assert.equal(problems.length, 2);
+    assert.match(
+      problems.find((p) => p.includes('keys'))!,
+      /dst_addr:TERNARY\/31.*expected.*dst_addr:TERNARY\/32/,
+    );
+    assert.equal(
+      problems.find((p) => p.includes('size'))!,
+      'table NicguardIngress.acl_v4 has size 1024, expected 131072',
+    );
+  });
+
+  it('the cookie follows the program bytes', () => {
+    const a = pipelineCookie(Buffer.from('p4info'), Buffer.from('config'));
+    assert.equal(a, pipelineCookie(Buffer.from('p4info'), Buffer.from('config')));
+    assert.notEqual(a, pipelineCookie(Buffer.from('p4info'), Buffer.from('config2')));
+  });
+});
