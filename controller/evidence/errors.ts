@@ -12,6 +12,7 @@ export type EvidenceErrorCode =
   | 'BAD_KEY' // a key cannot be loaded or is not Ed25519
   | 'DURABILITY' // SQLite refused the journal/sync settings the evidence guarantees depend on
   | 'SCHEMA' // the database was written by a newer schema or is not an evidence log
+  | 'CORRUPT' // stored tree data needed to answer a request is missing or malformed
   | 'NO_SIGNER' // a checkpoint was requested but the log was opened without a signing key
   | 'NOT_COVERED' // a proof was requested for a record no checkpoint covers yet
   | 'CLOSED'; // the log was used after close()

@@ -1,0 +1,1283 @@
+/**
+ * The evidence log: an append-only SQLite store whose records are the leaves of an RFC 9162 Merkle tree,
+ * with signed checkpoints over the tree. Typed projection tables make reports cheap; the leaves remain the
+ * only thing the signatures cover, and verify() checks the projections against them.
+ *
+ * Durability is part of the evidence claim: an acknowledged append must survive power loss, so every
+ * open forces WAL with synchronous=FULL and reads both back, and writes are grouped into transactions to
+ * pay one fsync per batch rather than per record.
+ */
+import Database from 'better-sqlite3';
+import { KeyObject } from 'node:crypto';
+import { DecodedLeaf, RecordKind, canonicalJson, decodeLeaf, encodeLeaf, isRecordKind } from './canonical';
+import { checkOrigin, loadPrivateKey, loadPublicKey, openCheckpoint, signCheckpoint } from './checkpoint';
+import { EvidenceError, fail } from './errors';
+import {
+  HASH_SIZE,
+  MerkleFrontier,
+  NodeReader,
+  consistencyProblem,
+  consistencyProof,
+  emptyRoot,
+  hashChildren,
+  hashLeaf,
+  inclusionProof,
+  rangeRoot,
+  verifyInclusion,
+} from './merkle';
+import {
+  Counter,
+  CounterDelta,
+  CounterState,
+  EvidenceRecord,
+  counterDelta,
+  counterKey,
+  recordBody,
+  validateRecord,
+} from './records';
+
+type DB = Database.Database;
+type Statement = Database.Statement<unknown[], unknown>;
+
+/** Marks the file as a nicguard evidence log ("NGEV") so an unrelated database is never migrated. */
+const APPLICATION_ID = 0x4e474556;
+
+/**
+ * Interior nodes are persisted only on every 4th level: one row per 16 leaves keeps ingestion close to a
+ * plain insert, and any other level is at most 8 sibling reads and 7 hashes away, so a proof at 1M leaves
+ * is about 20 small range reads.
+ */
+export const NODE_STRIDE = 4;
+
+export const PROOF_FORMAT = 'nicguard-inclusion-proof/1';
+
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+  CREATE TABLE records (
+    seq INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    time_ms INTEGER NOT NULL,
+    leaf BLOB NOT NULL,
+    leaf_hash BLOB NOT NULL
+  );
+  -- Counter samples dominate volume and have their own time column; indexing them here would tax every
+  -- ingest, so only the sparse kinds are indexed for time-range queries.
+  CREATE INDEX records_kind_time ON records (kind, time_ms) WHERE kind <> 'counter_sample';
+  CREATE TABLE nodes (
+    level INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    hash BLOB NOT NULL,
+    PRIMARY KEY (level, idx)
+  ) WITHOUT ROWID;
+  CREATE TABLE checkpoints (
+    tree_size INTEGER PRIMARY KEY,
+    root BLOB NOT NULL,
+    note TEXT NOT NULL,
+    created_ms INTEGER NOT NULL
+  );
+  CREATE TABLE policy_versions (
+    seq INTEGER PRIMARY KEY,
+    time_ms INTEGER NOT NULL,
+    policy_hash TEXT NOT NULL,
+    author TEXT NOT NULL,
+    text TEXT NOT NULL,
+    signature TEXT,
+    comment TEXT
+  );
+  CREATE INDEX policy_versions_hash ON policy_versions (policy_hash);
+  CREATE TABLE pushes (
+    seq INTEGER PRIMARY KEY,
+    time_ms INTEGER NOT NULL,
+    device TEXT NOT NULL,
+    pipeline_cookie TEXT NOT NULL,
+    policy_version TEXT NOT NULL,
+    entries_written INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    error TEXT,
+    duration_us INTEGER NOT NULL,
+    phases_us TEXT
+  );
+  CREATE TABLE counter_series (
+    series_id INTEGER PRIMARY KEY,
+    device TEXT NOT NULL,
+    tbl TEXT NOT NULL,
+    rule_id TEXT NOT NULL,
+    rule_name TEXT,
+    agent TEXT,
+    policy_version TEXT NOT NULL
+  );
+  CREATE INDEX counter_series_key ON counter_series (device, tbl, rule_id, policy_version);
+  CREATE TABLE counter_samples (
+    seq INTEGER PRIMARY KEY,
+    time_ms INTEGER NOT NULL,
+    series_id INTEGER NOT NULL,
+    packets INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    delta_packets INTEGER NOT NULL,
+    delta_bytes INTEGER NOT NULL,
+    reset INTEGER NOT NULL,
+    epoch TEXT
+  );
+  CREATE TABLE quota_windows (
+    seq INTEGER PRIMARY KEY,
+    time_ms INTEGER NOT NULL,
+    device TEXT NOT NULL,
+    slot INTEGER NOT NULL,
+    rule_id TEXT NOT NULL,
+    agent TEXT,
+    policy_version TEXT NOT NULL,
+    window_start INTEGER NOT NULL,
+    window_end INTEGER NOT NULL,
+    bytes_used INTEGER NOT NULL,
+    quota_bytes INTEGER,
+    drops INTEGER NOT NULL,
+    exhausted INTEGER NOT NULL
+  );
+  CREATE TABLE denials (
+    seq INTEGER PRIMARY KEY,
+    time_ms INTEGER NOT NULL,
+    device TEXT NOT NULL,
+    agent TEXT NOT NULL,
+    src_ip TEXT NOT NULL,
+    dst_ip TEXT NOT NULL,
+    src_port INTEGER NOT NULL,
+    dst_port INTEGER NOT NULL,
+    protocol INTEGER NOT NULL,
+    rule_id TEXT,
+    reason TEXT NOT NULL,
+    audit INTEGER NOT NULL,
+    policy_version TEXT
+  );
+  CREATE INDEX denials_agent_time ON denials (agent, time_ms);
+  CREATE TABLE device_events (
+    seq INTEGER PRIMARY KEY,
+    time_ms INTEGER NOT NULL,
+    device TEXT NOT NULL,
+    event TEXT NOT NULL,
+    detail TEXT
+  );
+  `,
+];
+
+/** Bind form of a projected value: booleans as 0/1, absent as NULL, nested values as canonical JSON. */
+function sqlValue(v: unknown): unknown {
+  if (v === undefined || v === null) return null;
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v === 'object') return canonicalJson(v);
+  return v;
+}
+
+/** Comparable text of a value, so leaf fields (wide ints as strings) match SQLite integers. */
+function comparable(v: unknown): string {
+  if (v === null || v === undefined) return '\u0000null';
+  if (typeof v === 'boolean') return v ? '1' : '0';
+  if (typeof v === 'object') return canonicalJson(v);
+  return String(v);
+}
+
+interface Projection {
+  table: string;
+  /** Columns after seq and time_ms, in the order values() yields them. */
+  columns: string[];
+  values(body: Record<string, unknown>): unknown[];
+}
+
+const PROJECTIONS: Record<RecordKind, Projection> = {
+  policy_version: {
+    table: 'policy_versions',
+    columns: ['policy_hash', 'author', 'text', 'signature', 'comment'],
+    values: (b) => [b['policyHash'], b['author'], b['text'], b['signature'], b['comment']],
+  },
+  push: {
+    table: 'pushes',
+    columns: [
+      'pipeline_cookie',
+      'device',
+      'policy_version',
+      'entries_written',
+      'outcome',
+      'error',
+      'duration_us',
+      'phases_us',
+    ],
+    values: (b) => [
+      String(b['pipelineCookie']),
+      b['device'],
+      b['policyVersion'],
+      b['entriesWritten'],
+      b['outcome'],
+      b['error'],
+      b['durationUs'],
+      b['phasesUs'],
+    ],
+  },
+  counter_sample: {
+    table: 'counter_samples',
+    // The first six live in counter_series; see seriesId().
+    columns: [
+      'device',
+      'tbl',
+      'rule_id',
+      'rule_name',
+      'agent',
+      'policy_version',
+      'packets',
+      'bytes',
+      'delta_packets',
+      'delta_bytes',
+      'reset',
+      'epoch',
+    ],
+    values: (b) => [
+      b['device'],
+      b['table'],
+      b['ruleId'],
+      b['ruleName'],
+      b['agent'],
+      b['policyVersion'],
+      b['packets'],
+      b['bytes'],
+      b['deltaPackets'],
+      b['deltaBytes'],
+      b['reset'],
+      b['epoch'],
+    ],
+  },
+  quota_window: {
+    table: 'quota_windows',
+    columns: [
+      'device',
+      'slot',
+      'rule_id',
+      'agent',
+      'policy_version',
+      'window_start',
+      'window_end',
+      'bytes_used',
+      'quota_bytes',
+      'drops',
+      'exhausted',
+    ],
+    values: (b) => [
+      b['device'],
+      b['slot'],
+      b['ruleId'],
+      b['agent'],
+      b['policyVersion'],
+      b['windowStart'],
+      b['windowEnd'],
+      b['bytesUsed'],
+      b['quotaBytes'],
+      b['drops'],
+      b['exhausted'],
+    ],
+  },
+  denial: {
+    table: 'denials',
+    columns: [
+      'device',
+      'agent',
+      'src_ip',
+      'dst_ip',
+      'src_port',
+      'dst_port',
+      'protocol',
+      'rule_id',
+      'reason',
+      'audit',
+      'policy_version',
+    ],
+    values: (b) => [
+      b['device'],
+      b['agent'],
+      b['srcIp'],
+      b['dstIp'],
+      b['srcPort'],
+      b['dstPort'],
+      b['protocol'],
+      b['ruleId'],
+      b['reason'],
+      b['audit'],
+      b['policyVersion'],
+    ],
+  },
+  device_event: {
+    table: 'device_events',
+    columns: ['device', 'event', 'detail'],
+    values: (b) => [b['device'], b['event'], b['detail']],
+  },
+};
+
+export interface SignerOptions {
+  /** Log identity; also the signed-note key name, so no whitespace or '+'. */
+  origin: string;
+  /** Ed25519 private key as PKCS#8 PEM or a KeyObject. */
+  privateKey: string | KeyObject;
+}
+
+export interface EvidenceLogOptions {
+  signer?: SignerOptions;
+  /** Group commit for appendDurable(): commit after this many records or this many ms, whichever first. */
+  groupCommit?: { maxRecords?: number; maxDelayMs?: number };
+}
+
+export interface AppendResult {
+  seq: number;
+  leafHash: Buffer;
+}
+
+export interface SignedCheckpoint {
+  origin: string;
+  treeSize: number;
+  /** Hex root hash. */
+  rootHash: string;
+  /** The signed note exactly as stored and as an auditor receives it. */
+  note: string;
+}
+
+export interface InclusionProofBundle {
+  format: typeof PROOF_FORMAT;
+  origin: string;
+  leafIndex: number;
+  treeSize: number;
+  /** Hex leaf hash. */
+  leafHash: string;
+  /** Base64 canonical leaf bytes; optional so a bundle can prove a hash without disclosing the record. */
+  leaf?: string;
+  /** Hex hashes, deepest first (RFC 9162 §2.1.3.1 order). */
+  proof: string[];
+  checkpoint: string;
+}
+
+export interface ConsistencyProofBundle {
+  size1: number;
+  size2: number;
+  root1: string;
+  root2: string;
+  proof: string[];
+}
+
+export interface StoredRecord {
+  seq: number;
+  kind: RecordKind;
+  time: number;
+  /** The leaf body as signed; integers wider than 2^53 are decimal strings. */
+  body: Record<string, unknown>;
+}
+
+export type VerifyProblemCode =
+  | 'MISSING_RECORD'
+  | 'BAD_LEAF'
+  | 'SEQ_MISMATCH'
+  | 'KIND_MISMATCH'
+  | 'TIME_MISMATCH'
+  | 'LEAF_HASH_MISMATCH'
+  | 'PROJECTION_MISMATCH'
+  | 'DELTA_MISMATCH'
+  | 'NODE_MISMATCH'
+  | 'CHECKPOINT_ROOT_MISMATCH'
+  | 'BAD_SIGNATURE'
+  | 'INCONSISTENT_CHECKPOINTS';
+
+export interface VerifyProblem {
+  code: VerifyProblemCode;
+  /** The first record found wrong, when the problem can be pinned to one. */
+  seq?: number;
+  kind?: string;
+  detail: string;
+}
+
+export type VerifyResult =
+  | {
+      ok: true;
+      records: number;
+      checkpoints: number;
+      treeSize: number;
+      rootHash: string;
+      signaturesChecked: boolean;
+    }
+  | { ok: false; problem: VerifyProblem };
+
+export interface CounterTotal {
+  agent: string | null;
+  ruleId: string;
+  policyVersion: string;
+  packets: bigint;
+  bytes: bigint;
+  samples: number;
+  resets: number;
+}
+
+export interface DenialSummary {
+  agent: string;
+  denials: number;
+  audited: number;
+  firstTime: number;
+  lastTime: number;
+  /** Denials come from device digests, which may be dropped: counts are lower bounds. */
+  bestEffort: true;
+}
+
+export interface QuotaHit {
+  seq: number;
+  device: string;
+  slot: number;
+  ruleId: string;
+  agent: string | null;
+  policyVersion: string;
+  windowStart: number;
+  windowEnd: number;
+  bytesUsed: bigint;
+  quotaBytes: bigint | null;
+  drops: bigint;
+  exhausted: boolean;
+}
+
+function hex(b: Uint8Array): string {
+  return Buffer.from(b).toString('hex');
+}
+
+function checkRange(fromMs: number, toMs: number): void {
+  if (!Number.isSafeInteger(fromMs) || !Number.isSafeInteger(toMs) || toMs < fromMs) {
+    fail('BAD_ARGUMENT', 'time range must be integer milliseconds with from <= to');
+  }
+}
+
+/** Opens with the durability settings the evidence claim relies on, and proves they took effect. */
+function openDurable(path: string): DB {
+  const db = new Database(path);
+  try {
+    const mode = String(db.pragma('journal_mode = WAL', { simple: true })).toLowerCase();
+    if (mode !== 'wal') fail('DURABILITY', `journal_mode is ${mode}, not wal`);
+    // A WAL database reopens at synchronous=NORMAL in this build, which may lose the last commits on
+    // power loss; FULL must therefore be set on every open, not once at creation.
+    db.pragma('synchronous = FULL');
+    const sync = Number(db.pragma('synchronous', { simple: true }));
+    if (sync !== 2) fail('DURABILITY', `synchronous is ${sync}, not FULL (2)`);
+    return db;
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}
+
+function migrate(db: DB): void {
+  const version = Number(db.pragma('user_version', { simple: true }));
+  const appId = Number(db.pragma('application_id', { simple: true }));
+  if (version > MIGRATIONS.length) fail('SCHEMA', `schema version ${version} is newer than this code`);
+  if (appId !== APPLICATION_ID) {
+    const tables = Number(db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get());
+    if (appId !== 0 || version !== 0 || tables !== 0) fail('SCHEMA', 'database is not an evidence log');
+  }
+  if (version === MIGRATIONS.length) return;
+  db.transaction(() => {
+    for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v] as string);
+    db.pragma(`user_version = ${MIGRATIONS.length}`);
+    db.pragma(`application_id = ${APPLICATION_ID}`);
+  })();
+}
+
+interface Pending {
+  record: EvidenceRecord;
+  resolve: (r: AppendResult) => void;
+  reject: (e: unknown) => void;
+}
+
+export class EvidenceLog {
+  private readonly db: DB;
+  private readonly st: Record<string, Statement>;
+  private readonly insertProjection: Record<RecordKind, Statement>;
+  private readonly reader: NodeReader;
+  private frontier: MerkleFrontier;
+  private readonly signer: { origin: string; key: KeyObject } | undefined;
+  private readonly maxRecords: number;
+  private readonly maxDelayMs: number;
+  private pending: Pending[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private seriesCache = new Map<string, number>();
+  private counterStates: Map<string, CounterState> | undefined;
+  private closed = false;
+
+  private constructor(db: DB, options: EvidenceLogOptions) {
+    this.db = db;
+    this.maxRecords = options.groupCommit?.maxRecords ?? 1000;
+    this.maxDelayMs = options.groupCommit?.maxDelayMs ?? 5;
+    if (!(this.maxRecords >= 1) || !(this.maxDelayMs >= 0)) fail('BAD_ARGUMENT', 'bad group commit limits');
+    const p = (sql: string): Statement => db.prepare(sql);
+    this.st = {
+      insertRecord: p('INSERT INTO records (seq, kind, time_ms, leaf, leaf_hash) VALUES (?, ?, ?, ?, ?)'),
+      insertNode: p('INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)'),
+      leafHash: p('SELECT leaf_hash FROM records WHERE seq = ?').pluck(),
+      leafHashRange: p('SELECT leaf_hash FROM records WHERE seq >= ? AND seq < ? ORDER BY seq').pluck(),
+      node: p('SELECT hash FROM nodes WHERE level = ? AND idx = ?').pluck(),
+      nodeRange: p('SELECT hash FROM nodes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx').pluck(),
+      size: p('SELECT coalesce(max(seq) + 1, 0) FROM records').pluck(),
+      record: p('SELECT seq, kind, time_ms, leaf, leaf_hash FROM records WHERE seq = ?'),
+      allRecords: p('SELECT seq, kind, time_ms, leaf, leaf_hash FROM records ORDER BY seq'),
+      findSeries: p(
+        `SELECT series_id FROM counter_series WHERE device = ? AND tbl = ? AND rule_id = ? AND rule_name IS ?
+         AND agent IS ? AND policy_version = ?`,
+      ).pluck(),
+      insertSeries: p(
+        'INSERT INTO counter_series (device, tbl, rule_id, rule_name, agent, policy_version) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      insertCheckpoint: p(
+        'INSERT OR IGNORE INTO checkpoints (tree_size, root, note, created_ms) VALUES (?, ?, ?, ?)',
+      ),
+      latestCheckpoint: p('SELECT tree_size, root, note FROM checkpoints ORDER BY tree_size DESC LIMIT 1'),
+      allCheckpoints: p('SELECT tree_size, root, note FROM checkpoints ORDER BY tree_size'),
+      getMeta: p('SELECT value FROM meta WHERE key = ?').pluck(),
+      setMeta: p('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
+    };
+    const ins = (kind: RecordKind): Statement => {
+      const proj = PROJECTIONS[kind];
+      const cols = kind === 'counter_sample' ? ['series_id', ...proj.columns.slice(6)] : proj.columns;
+      const all = ['seq', 'time_ms', ...cols];
+      return p(`INSERT INTO ${proj.table} (${all.join(', ')}) VALUES (${all.map(() => '?').join(', ')})`);
+    };
+    this.insertProjection = {
+      policy_version: ins('policy_version'),
+      push: ins('push'),
+      counter_sample: ins('counter_sample'),
+      quota_window: ins('quota_window'),
+      denial: ins('denial'),
+      device_event: ins('device_event'),
+    };
+    this.reader = { node: (level, index) => this.readNode(level, index) };
+    if (options.signer) {
+      checkOrigin(options.signer.origin);
+      const key = loadPrivateKey(options.signer.privateKey);
+      const stored = this.st.getMeta.get('origin') as string | undefined;
+      if (stored !== undefined && stored !== options.signer.origin) {
+        fail('BAD_ARGUMENT', `log origin is "${stored}", signer says "${options.signer.origin}"`);
+      }
+      this.st.setMeta.run('origin', options.signer.origin);
+      this.st.setMeta.run(
+        'public_key',
+        loadPublicKey(key).export({ type: 'spki', format: 'pem' }).toString(),
+      );
+      this.signer = { origin: options.signer.origin, key };
+    }
+    this.frontier = MerkleFrontier.fromReader(this.reader, Number(this.st.size.get()));
+  }
+
+  /** Opens (creating if needed) an evidence log; throws DURABILITY if WAL + synchronous=FULL cannot be had. */
+  static open(path: string, options: EvidenceLogOptions = {}): EvidenceLog {
+    const db = openDurable(path);
+    try {
+      migrate(db);
+      return new EvidenceLog(db, options);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+  }
+
+  /** Number of committed records, which is also the current tree size. */
+  get size(): number {
+    return this.frontier.size;
+  }
+
+  get origin(): string | undefined {
+    return this.signer?.origin ?? (this.st.getMeta.get('origin') as string | undefined);
+  }
+
+  /** The live journal and sync settings, read back from SQLite. */
+  durability(): { journalMode: string; synchronous: number } {
+    return {
+      journalMode: String(this.db.pragma('journal_mode', { simple: true })),
+      synchronous: Number(this.db.pragma('synchronous', { simple: true })),
+    };
+  }
+
+  private assertOpen(): void {
+    if (this.closed) fail('CLOSED', 'evidence log is closed');
+  }
+
+  /** Hash of a perfect subtree, from the stored stride levels (see NODE_STRIDE). */
+  private readNode(level: number, index: number): Buffer {
+    const base = level - (level % NODE_STRIDE);
+    if (base === level) {
+      const h = (level === 0 ? this.st.leafHash.get(index) : this.st.node.get(level, index)) as
+        Buffer | undefined;
+      if (h === undefined || h.length !== HASH_SIZE) fail('CORRUPT', `node ${level}/${index} is missing`);
+      return h;
+    }
+    const span = 2 ** (level - base);
+    const first = index * span;
+    let layer = (
+      base === 0
+        ? this.st.leafHashRange.all(first, first + span)
+        : this.st.nodeRange.all(base, first, first + span)
+    ) as Buffer[];
+    if (layer.length !== span) fail('CORRUPT', `nodes under ${level}/${index} are missing`);
+    while (layer.length > 1) {
+      const next: Buffer[] = [];
+      for (let i = 0; i < layer.length; i += 2)
+        next.push(hashChildren(layer[i] as Buffer, layer[i + 1] as Buffer));
+      layer = next;
+    }
+    return layer[0] as Buffer;
+  }
+
+  private loadCounterStates(): Map<string, CounterState> {
+    if (this.counterStates) return this.counterStates;
+    const states = new Map<string, CounterState>();
+    // Reading in seq order leaves the latest sample of each key in the map; one pass at first use.
+    const rows = this.db
+      .prepare(
+        `SELECT s.device, s.tbl, s.rule_id, c.packets, c.bytes, c.epoch
+         FROM counter_samples c JOIN counter_series s ON s.series_id = c.series_id ORDER BY c.seq`,
+      )
+      .safeIntegers(true)
+      .raw()
+      .iterate() as IterableIterator<[string, string, string, bigint, bigint, string | null]>;
+    for (const [device, table, ruleId, packets, bytes, epoch] of rows) {
+      states.set(counterKey(device, table, ruleId), {
+        packets: packets <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(packets) : packets,
+        bytes: bytes <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(bytes) : bytes,
+        epoch: epoch ?? undefined,
+      });
+    }
+    this.counterStates = states;
+    return states;
+  }
+
+  private seriesId(v: unknown[]): number {
+    const key = JSON.stringify(v);
+    let id = this.seriesCache.get(key);
+    if (id === undefined) {
+      const bind = v.map(sqlValue);
+      id = this.st.findSeries.get(...bind) as number | undefined;
+      if (id === undefined) id = Number(this.st.insertSeries.run(...bind).lastInsertRowid);
+      this.seriesCache.set(key, id);
+    }
+    return id;
+  }
+
+  private writeOne(
+    record: EvidenceRecord,
+    seq: number,
+    frontier: MerkleFrontier,
+    staged: Map<string, CounterState>,
+  ): AppendResult {
+    let delta: CounterDelta | undefined;
+    if (record.kind === 'counter_sample') {
+      const key = counterKey(record.device, record.table, record.ruleId);
+      const prev = staged.get(key) ?? this.loadCounterStates().get(key);
+      const next: CounterState = { packets: record.packets, bytes: record.bytes, epoch: record.epoch };
+      delta = counterDelta(prev, next);
+      staged.set(key, next);
+    }
+    const body = recordBody(record, delta);
+    const leaf = encodeLeaf(record.kind, seq, record.time, body);
+    const leafHash = hashLeaf(leaf);
+    this.st.insertRecord.run(seq, record.kind, record.time, leaf, leafHash);
+    const values = PROJECTIONS[record.kind].values(body);
+    if (record.kind === 'counter_sample') {
+      const series = this.seriesId(values.slice(0, 6));
+      this.insertProjection.counter_sample.run(seq, record.time, series, ...values.slice(6).map(sqlValue));
+    } else {
+      this.insertProjection[record.kind].run(seq, record.time, ...values.map(sqlValue));
+    }
+    frontier.append(leafHash, (level, index, hash) => {
+      if (level % NODE_STRIDE === 0) this.st.insertNode.run(level, index, hash);
+    });
+    return { seq, leafHash };
+  }
+
+  /** One transaction, one fsync; on failure nothing is written and in-memory state is left untouched. */
+  private writeBatch(records: readonly EvidenceRecord[]): AppendResult[] {
+    this.assertOpen();
+    for (const r of records) validateRecord(r);
+    if (records.length === 0) return [];
+    const frontier = this.frontier.clone();
+    const staged = new Map<string, CounterState>();
+    let results: AppendResult[];
+    try {
+      results = this.db.transaction(() =>
+        records.map((r, i) => this.writeOne(r, this.frontier.size + i, frontier, staged)),
+      )();
+    } catch (e) {
+      // Series ids handed out inside the rolled-back transaction no longer exist.
+      this.seriesCache.clear();
+      throw e;
+    }
+    this.frontier = frontier;
+    const states = this.counterStates;
+    if (states) for (const [k, v] of staged) states.set(k, v);
+    return results;
+  }
+
+  /** Appends one record and returns once it is durable. Prefer appendBatch or appendDurable for volume. */
+  append(record: EvidenceRecord): AppendResult {
+    return this.appendBatch([record])[0] as AppendResult;
+  }
+
+  /** Appends records in one transaction, in order, and returns once all are durable. */
+  appendBatch(records: readonly EvidenceRecord[]): AppendResult[] {
+    // Records already queued by appendDurable were submitted first, so they get the lower seqs.
+    this.flush();
+    return this.writeBatch(records);
+  }
+
+  /**
+   * Queues a record for group commit; the promise resolves only after the transaction holding it has
+   * committed with synchronous=FULL. Invalid records are rejected at once and never delay others.
+   */
+  appendDurable(record: EvidenceRecord): Promise<AppendResult> {
+    try {
+      this.assertOpen();
+      validateRecord(record);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.pending.push({ record, resolve, reject });
+      if (this.pending.length >= this.maxRecords) this.flush();
+      else if (this.timer === undefined) this.timer = setTimeout(() => this.flush(), this.maxDelayMs);
+    });
+  }
+
+  /** Commits everything queued by appendDurable now; their promises settle in the next microtasks. */
+  flush(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    let results: AppendResult[];
+    try {
+      results = this.writeBatch(batch.map((p) => p.record));
+    } catch (e) {
+      for (const p of batch) p.reject(e);
+      return;
+    }
+    batch.forEach((p, i) => p.resolve(results[i] as AppendResult));
+  }
+
+  /** RFC 9162 §2.1.1 root of the first `size` records (default: all committed). */
+  root(size = this.size): Buffer {
+    if (!Number.isSafeInteger(size) || size < 0 || size > this.size)
+      fail('BAD_ARGUMENT', `no tree of size ${size}`);
+    if (size === this.size) return this.frontier.root();
+    return size === 0 ? emptyRoot() : rangeRoot(this.reader, 0, size);
+  }
+
+  /** Signs (origin, size, root) for everything committed, after committing anything still queued. */
+  checkpoint(): SignedCheckpoint {
+    this.assertOpen();
+    this.flush();
+    if (!this.signer) fail('NO_SIGNER', 'open the log with a signer to issue checkpoints');
+    const size = this.size;
+    const root = this.frontier.root();
+    const note = signCheckpoint(this.signer.origin, size, root, this.signer.key);
+    this.st.insertCheckpoint.run(size, root, note, Date.now());
+    const stored = this.latestCheckpoint() as SignedCheckpoint;
+    return stored;
+  }
+
+  private toCheckpoint(row: { tree_size: number; root: Buffer; note: string }): SignedCheckpoint {
+    const origin = row.note.slice(0, row.note.indexOf('\n'));
+    return { origin, treeSize: row.tree_size, rootHash: hex(row.root), note: row.note };
+  }
+
+  latestCheckpoint(): SignedCheckpoint | undefined {
+    const row = this.st.latestCheckpoint.get() as
+      { tree_size: number; root: Buffer; note: string } | undefined;
+    return row && this.toCheckpoint(row);
+  }
+
+  checkpoints(): SignedCheckpoint[] {
+    return (this.st.allCheckpoints.all() as { tree_size: number; root: Buffer; note: string }[]).map((r) =>
+      this.toCheckpoint(r),
+    );
+  }
+
+  /** Proof that record `seq` is in the tree of the latest checkpoint; checkpoint() first if it is newer. */
+  inclusionProof(seq: number, options: { includeLeaf?: boolean } = {}): InclusionProofBundle {
+    this.assertOpen();
+    const cp = this.latestCheckpoint();
+    if (!cp) fail('NOT_COVERED', 'no checkpoint yet');
+    if (!Number.isSafeInteger(seq) || seq < 0 || seq >= cp.treeSize) {
+      fail('NOT_COVERED', `record ${seq} is not covered by the latest checkpoint (size ${cp.treeSize})`);
+    }
+    const row = this.st.record.get(seq) as { leaf: Buffer; leaf_hash: Buffer } | undefined;
+    if (!row) fail('CORRUPT', `record ${seq} is missing`);
+    const proof = inclusionProof(this.reader, seq, cp.treeSize);
+    const bundle: InclusionProofBundle = {
+      format: PROOF_FORMAT,
+      origin: cp.origin,
+      leafIndex: seq,
+      treeSize: cp.treeSize,
+      leafHash: hex(row.leaf_hash),
+      proof: proof.map(hex),
+      checkpoint: cp.note,
+    };
+    if (options.includeLeaf !== false) bundle.leaf = row.leaf.toString('base64');
+    return bundle;
+  }
+
+  /** RFC 9162 §2.1.4 proof that the tree of size `to` extends the tree of size `from`. */
+  consistencyProof(from: number, to: number): ConsistencyProofBundle {
+    this.assertOpen();
+    if (!Number.isSafeInteger(to) || to > this.size) fail('BAD_ARGUMENT', `no tree of size ${to}`);
+    const proof = consistencyProof(this.reader, from, to);
+    return {
+      size1: from,
+      size2: to,
+      root1: hex(this.root(from)),
+      root2: hex(this.root(to)),
+      proof: proof.map(hex),
+    };
+  }
+
+  /** The record at `seq`, decoded from its signed leaf bytes. */
+  getRecord(seq: number): StoredRecord | undefined {
+    const row = this.st.record.get(seq) as { leaf: Buffer } | undefined;
+    return row && this.toStored(decodeLeaf(row.leaf));
+  }
+
+  private toStored(d: DecodedLeaf): StoredRecord {
+    return { seq: d.seq, kind: d.kind, time: d.timeMs, body: d.body };
+  }
+
+  /** Records of one kind with from <= time < to, oldest first, decoded from their leaves. */
+  recordsByKind(kind: RecordKind, fromMs: number, toMs: number, limit = 10000): StoredRecord[] {
+    if (!isRecordKind(kind)) fail('BAD_ARGUMENT', `unknown kind ${String(kind)}`);
+    checkRange(fromMs, toMs);
+    const sql =
+      kind === 'counter_sample'
+        ? `SELECT r.leaf FROM counter_samples c JOIN records r ON r.seq = c.seq
+           WHERE c.time_ms >= ? AND c.time_ms < ? ORDER BY c.seq LIMIT ?`
+        : `SELECT leaf FROM records WHERE kind = ? AND kind <> 'counter_sample' AND time_ms >= ? AND time_ms < ?
+           ORDER BY seq LIMIT ?`;
+    const args = kind === 'counter_sample' ? [fromMs, toMs, limit] : [kind, fromMs, toMs, limit];
+    return (
+      this.db
+        .prepare(sql)
+        .pluck()
+        .all(...args) as Buffer[]
+    ).map((leaf) => this.toStored(decodeLeaf(leaf)));
+  }
+
+  /**
+   * Traffic per (agent, rule, policy version) in [from, to): sums of the per-sample deltas, so counter
+   * resets never produce negative or double-counted traffic. A delta is attributed to the time of the
+   * sample that observed it.
+   */
+  counterTotals(fromMs: number, toMs: number): CounterTotal[] {
+    checkRange(fromMs, toMs);
+    const from = `FROM counter_samples c JOIN counter_series s ON s.series_id = c.series_id
+      WHERE c.time_ms >= ? AND c.time_ms < ?`;
+    type Row = [string | null, string, string, bigint, bigint, bigint, bigint];
+    let rows: Row[];
+    try {
+      rows = this.db
+        .prepare(
+          `SELECT s.agent, s.rule_id, s.policy_version, sum(c.delta_packets), sum(c.delta_bytes), count(*),
+           sum(c.reset) ${from} GROUP BY s.agent, s.rule_id, s.policy_version`,
+        )
+        .safeIntegers(true)
+        .raw()
+        .all(fromMs, toMs) as Row[];
+    } catch (e) {
+      // SQLite sums are int64 and throw on overflow; exact totals beyond that are summed here instead.
+      if (!(e instanceof Error) || !/integer overflow/.test(e.message)) throw e;
+      const acc = new Map<string, Row>();
+      const it = this.db
+        .prepare(
+          `SELECT s.agent, s.rule_id, s.policy_version, c.delta_packets, c.delta_bytes, c.reset ${from}`,
+        )
+        .safeIntegers(true)
+        .raw()
+        .iterate(fromMs, toMs) as IterableIterator<[string | null, string, string, bigint, bigint, bigint]>;
+      for (const [agent, rule, pv, dp, db, reset] of it) {
+        const key = JSON.stringify([agent, rule, pv]);
+        const row = acc.get(key) ?? [agent, rule, pv, 0n, 0n, 0n, 0n];
+        row[3] += dp;
+        row[4] += db;
+        row[5] += 1n;
+        row[6] += reset;
+        acc.set(key, row);
+      }
+      rows = [...acc.values()];
+    }
+    const order = (r: Row): string => JSON.stringify([r[0] ?? '', r[1], r[2]]);
+    rows.sort((x, y) => (order(x) < order(y) ? -1 : order(x) > order(y) ? 1 : 0));
+    return rows.map(([agent, ruleId, policyVersion, packets, bytes, samples, resets]) => ({
+      agent,
+      ruleId,
+      policyVersion,
+      packets,
+      bytes,
+      samples: Number(samples),
+      resets: Number(resets),
+    }));
+  }
+
+  denialsPerAgent(fromMs: number, toMs: number): DenialSummary[] {
+    checkRange(fromMs, toMs);
+    const rows = this.db
+      .prepare(
+        `SELECT agent, count(*), sum(audit), min(time_ms), max(time_ms) FROM denials
+         WHERE time_ms >= ? AND time_ms < ? GROUP BY agent ORDER BY agent`,
+      )
+      .raw()
+      .all(fromMs, toMs) as [string, number, number, number, number][];
+    return rows.map(([agent, denials, audited, firstTime, lastTime]) => ({
+      agent,
+      denials,
+      audited,
+      firstTime,
+      lastTime,
+      bestEffort: true as const,
+    }));
+  }
+
+  /** Quota windows overlapping [from, to) that ran out or dropped traffic. */
+  quotaHits(fromMs: number, toMs: number): QuotaHit[] {
+    checkRange(fromMs, toMs);
+    const rows = this.db
+      .prepare(
+        `SELECT seq, device, slot, rule_id, agent, policy_version, window_start, window_end, bytes_used,
+                quota_bytes, drops, exhausted
+         FROM quota_windows WHERE window_end > ? AND window_start < ? AND (exhausted = 1 OR drops > 0)
+         ORDER BY window_start, seq`,
+      )
+      .safeIntegers(true)
+      .raw()
+      .all(fromMs, toMs) as [
+      bigint,
+      string,
+      bigint,
+      string,
+      string | null,
+      string,
+      bigint,
+      bigint,
+      bigint,
+      bigint | null,
+      bigint,
+      bigint,
+    ][];
+    return rows.map((r) => ({
+      seq: Number(r[0]),
+      device: r[1],
+      slot: Number(r[2]),
+      ruleId: r[3],
+      agent: r[4],
+      policyVersion: r[5],
+      windowStart: Number(r[6]),
+      windowEnd: Number(r[7]),
+      bytesUsed: r[8],
+      quotaBytes: r[9],
+      drops: r[10],
+      exhausted: r[11] === 1n,
+    }));
+  }
+
+  /**
+   * Streams every record as one JSON line (seq, kind, time, leafHash, base64 leaf, body), then every
+   * checkpoint. The body is the canonical JSON from the leaf, embedded verbatim. Returns lines written.
+   */
+  exportJsonl(writeLine: (line: string) => void): number {
+    this.assertOpen();
+    this.flush();
+    let lines = 0;
+    const rows = this.st.allRecords.iterate() as IterableIterator<RecordRow>;
+    for (const r of rows) {
+      const body = r.leaf.subarray(18).toString('utf8');
+      writeLine(
+        `{"type":"record","seq":${r.seq},"kind":${JSON.stringify(r.kind)},"time":${r.time_ms},` +
+          `"leafHash":"${hex(r.leaf_hash)}","leaf":"${r.leaf.toString('base64')}","body":${body}}`,
+      );
+      lines++;
+    }
+    for (const cp of this.checkpoints()) {
+      writeLine(
+        JSON.stringify({ type: 'checkpoint', treeSize: cp.treeSize, rootHash: cp.rootHash, note: cp.note }),
+      );
+      lines++;
+    }
+    return lines;
+  }
+
+  /**
+   * Full audit of the database: every leaf re-hashed from its stored bytes and decoded, header fields and
+   * projections compared with it, counter deltas replayed, the tree rebuilt and compared with stored nodes,
+   * every checkpoint's signature checked against the pinned key and its root against the rebuilt tree, and
+   * consecutive checkpoints proven consistent. Stops at the first problem, naming the record.
+   */
+  verify(options: { publicKey?: string | KeyObject } = {}): VerifyResult {
+    this.assertOpen();
+    this.flush();
+    const bad = (code: VerifyProblemCode, detail: string, seq?: number, kind?: string): VerifyResult => ({
+      ok: false,
+      problem: {
+        code,
+        detail,
+        ...(seq === undefined ? {} : { seq }),
+        ...(kind === undefined ? {} : { kind }),
+      },
+    });
+    const origin = this.origin;
+    const pinned =
+      options.publicKey ?? this.signer?.key ?? (this.st.getMeta.get('public_key') as string | undefined);
+    const publicKey = pinned === undefined ? undefined : loadPublicKey(pinned);
+    const cps = this.st.allCheckpoints.all() as { tree_size: number; root: Buffer; note: string }[];
+    for (const cp of cps) {
+      if (publicKey === undefined || origin === undefined) break;
+      try {
+        const opened = openCheckpoint(cp.note, publicKey, origin);
+        if (opened.treeSize !== cp.tree_size || !opened.root.equals(cp.root)) {
+          return bad(
+            'BAD_SIGNATURE',
+            `checkpoint ${cp.tree_size}: stored size/root differ from the signed note`,
+          );
+        }
+      } catch (e) {
+        if (e instanceof EvidenceError)
+          return bad('BAD_SIGNATURE', `checkpoint ${cp.tree_size}: ${e.message}`);
+        throw e;
+      }
+    }
+    const selects = {} as Record<RecordKind, Statement>;
+    for (const kind of Object.keys(PROJECTIONS) as RecordKind[]) {
+      const proj = PROJECTIONS[kind];
+      selects[kind] =
+        kind === 'counter_sample'
+          ? this.db.prepare(
+              `SELECT c.time_ms, s.device, s.tbl, s.rule_id, s.rule_name, s.agent, s.policy_version,
+               ${proj.columns
+                 .slice(6)
+                 .map((c) => `c.${c}`)
+                 .join(', ')}
+               FROM counter_samples c JOIN counter_series s ON s.series_id = c.series_id WHERE c.seq = ?`,
+            )
+          : this.db.prepare(`SELECT time_ms, ${proj.columns.join(', ')} FROM ${proj.table} WHERE seq = ?`);
+      selects[kind].raw().safeIntegers(true);
+    }
+    const kindCounts = new Map<RecordKind, number>();
+    const replay = new Map<string, CounterState>();
+    const frontier = new MerkleFrontier();
+    let cpIndex = 0;
+    let expected = 0;
+    let prevCp: { tree_size: number; root: Buffer } | undefined;
+    const checkCheckpointsAt = (size: number): VerifyResult | undefined => {
+      while (cpIndex < cps.length && (cps[cpIndex] as { tree_size: number }).tree_size === size) {
+        const cp = cps[cpIndex++] as { tree_size: number; root: Buffer };
+        if (!frontier.root().equals(cp.root)) {
+          const from = prevCp?.tree_size ?? 0;
+          return bad(
+            'CHECKPOINT_ROOT_MISMATCH',
+            `records ${from}..${size - 1} do not produce the root signed in checkpoint ${size}`,
+            from,
+          );
+        }
+        if (prevCp) {
+          let problem: string | undefined;
+          try {
+            const proof = consistencyProof(this.reader, prevCp.tree_size, size);
+            problem = consistencyProblem(prevCp.tree_size, size, proof, prevCp.root, cp.root);
+          } catch (e) {
+            if (!(e instanceof EvidenceError)) throw e;
+            problem = e.message;
+          }
+          if (problem) return bad('INCONSISTENT_CHECKPOINTS', `${prevCp.tree_size} -> ${size}: ${problem}`);
+        }
+        prevCp = cp;
+      }
+      return undefined;
+    };
+    const atZero = checkCheckpointsAt(0);
+    if (atZero) return atZero;
+    for (const row of this.st.allRecords.iterate() as IterableIterator<RecordRow>) {
+      const seq = row.seq;
+      if (seq !== expected) {
+        return bad(
+          'MISSING_RECORD',
+          `record ${expected} is missing (next stored record is ${seq})`,
+          expected,
+        );
+      }
+      let decoded: DecodedLeaf;
+      try {
+        decoded = decodeLeaf(row.leaf);
+      } catch (e) {
+        if (!(e instanceof EvidenceError)) throw e;
+        return bad('BAD_LEAF', e.message, seq, row.kind);
+      }
+      if (decoded.seq !== seq) {
+        return bad('SEQ_MISMATCH', `leaf says seq ${decoded.seq} but is stored at ${seq}`, seq, row.kind);
+      }
+      if (decoded.kind !== row.kind) {
+        return bad('KIND_MISMATCH', `leaf says ${decoded.kind}, row says ${row.kind}`, seq, row.kind);
+      }
+      if (decoded.timeMs !== row.time_ms) {
+        return bad('TIME_MISMATCH', `leaf says ${decoded.timeMs}, row says ${row.time_ms}`, seq, row.kind);
+      }
+      const leafHash = hashLeaf(row.leaf);
+      if (!leafHash.equals(row.leaf_hash)) {
+        return bad(
+          'LEAF_HASH_MISMATCH',
+          'stored leaf hash differs from the hash of the leaf bytes',
+          seq,
+          row.kind,
+        );
+      }
+      const body = decoded.body;
+      if (decoded.kind === 'counter_sample') {
+        const key = counterKey(String(body['device']), String(body['table']), String(body['ruleId']));
+        const asCounter = (v: unknown): Counter => (typeof v === 'string' ? BigInt(v) : (v as number));
+        const next: CounterState = {
+          packets: asCounter(body['packets']),
+          bytes: asCounter(body['bytes']),
+          epoch: body['epoch'] as string | undefined,
+        };
+        const d = counterDelta(replay.get(key), next);
+        replay.set(key, next);
+        if (
+          String(d.deltaPackets) !== String(body['deltaPackets']) ||
+          String(d.deltaBytes) !== String(body['deltaBytes']) ||
+          d.reset !== body['reset']
+        ) {
+          return bad(
+            'DELTA_MISMATCH',
+            'counter delta does not follow from the previous sample',
+            seq,
+            row.kind,
+          );
+        }
+      }
+      const stored = selects[decoded.kind].get(seq) as unknown[] | undefined;
+      const want = [decoded.timeMs, ...PROJECTIONS[decoded.kind].values(body)];
+      if (!stored || stored.some((v, i) => comparable(v) !== comparableProjected(want[i]))) {
+        return bad(
+          'PROJECTION_MISMATCH',
+          `${PROJECTIONS[decoded.kind].table} row differs from the leaf`,
+          seq,
+          row.kind,
+        );
+      }
+      kindCounts.set(decoded.kind, (kindCounts.get(decoded.kind) ?? 0) + 1);
+      let nodeProblem: string | undefined;
+      frontier.append(leafHash, (level, index, hash) => {
+        if (nodeProblem !== undefined || level % NODE_STRIDE !== 0) return;
+        const h = this.st.node.get(level, index) as Buffer | undefined;
+        if (!h || !h.equals(hash))
+          nodeProblem = `stored node ${level}/${index} differs from the rebuilt tree`;
+      });
+      if (nodeProblem) return bad('NODE_MISMATCH', nodeProblem, seq, row.kind);
+      expected++;
+      const atSize = checkCheckpointsAt(expected);
+      if (atSize) return atSize;
+    }
+    if (cpIndex < cps.length) {
+      const cp = cps[cpIndex] as { tree_size: number };
+      return bad('MISSING_RECORD', `checkpoint ${cp.tree_size} covers records beyond the last one`, expected);
+    }
+    for (const kind of Object.keys(PROJECTIONS) as RecordKind[]) {
+      const rows = Number(this.db.prepare(`SELECT count(*) FROM ${PROJECTIONS[kind].table}`).pluck().get());
+      if (rows !== (kindCounts.get(kind) ?? 0)) {
+        return bad('PROJECTION_MISMATCH', `${PROJECTIONS[kind].table} has rows no record accounts for`);
+      }
+    }
+    return {
+      ok: true,
+      records: expected,
+      checkpoints: cps.length,
+      treeSize: expected,
+      rootHash: hex(frontier.root()),
+      signaturesChecked: publicKey !== undefined && origin !== undefined,
+    };
+  }
+
+  /** Commits anything queued, then closes the database. */
+  close(): void {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    this.db.close();
+  }
+}
+
+interface RecordRow {
+  seq: number;
+  kind: string;
+  time_ms: number;
+  leaf: Buffer;
+  leaf_hash: Buffer;
+}
+
+/** Projected values as they were bound: absent becomes NULL, nested values canonical JSON. */
+function comparableProjected(v: unknown): string {
+  return comparable(sqlValue(v));
+}
+
+export interface CheckedProof {
+  origin: string;
+  leafIndex: number;
+  treeSize: number;
+  leafHash: string;
+  rootHash: string;
+  /** Present when the bundle carried the leaf bytes. */
+  record?: StoredRecord;
+}
+
+/**
+ * Verifies an inclusion proof bundle with nothing but the log's public key and origin: the checkpoint
+ * signature, that the checkpoint covers the claimed tree size, the RFC 9162 inclusion proof, and, when the
+ * leaf bytes are included, that they hash to the leaf and carry the claimed sequence number.
+ */
+export function checkProof(
+  bundle: InclusionProofBundle | string,
+  publicKey: string | KeyObject,
+  origin: string,
+): CheckedProof {
+  let b: InclusionProofBundle;
+  try {
+    b = typeof bundle === 'string' ? (JSON.parse(bundle) as InclusionProofBundle) : bundle;
+  } catch {
+    fail('BAD_PROOF', 'proof bundle is not JSON');
+  }
+  if (typeof b !== 'object' || b === null || b.format !== PROOF_FORMAT)
+    fail('BAD_PROOF', 'not a proof bundle');
+  if (!Array.isArray(b.proof) || typeof b.leafHash !== 'string' || typeof b.checkpoint !== 'string') {
+    fail('BAD_PROOF', 'proof bundle is missing fields');
+  }
+  const cp = openCheckpoint(b.checkpoint, loadPublicKey(publicKey), origin);
+  if (cp.treeSize !== b.treeSize)
+    fail('BAD_PROOF', `bundle says size ${b.treeSize}, checkpoint ${cp.treeSize}`);
+  const isHex = (s: unknown): boolean => typeof s === 'string' && /^[0-9a-f]{64}$/.test(s);
+  if (!isHex(b.leafHash) || !b.proof.every(isHex))
+    fail('BAD_PROOF', 'hashes must be 64 lowercase hex digits');
+  const leafHash = Buffer.from(b.leafHash, 'hex');
+  let record: StoredRecord | undefined;
+  if (b.leaf !== undefined) {
+    const leaf = Buffer.from(b.leaf, 'base64');
+    if (!hashLeaf(leaf).equals(leafHash)) fail('BAD_PROOF', 'leaf bytes do not hash to the leaf hash');
+    const decoded = decodeLeaf(leaf);
+    if (decoded.seq !== b.leafIndex)
+      fail('BAD_PROOF', `leaf carries seq ${decoded.seq}, bundle says ${b.leafIndex}`);
+    record = { seq: decoded.seq, kind: decoded.kind, time: decoded.timeMs, body: decoded.body };
+  }
+  verifyInclusion(
+    leafHash,
+    b.leafIndex,
+    b.treeSize,
+    b.proof.map((p) => Buffer.from(p, 'hex')),
+    cp.root,
+  );
+  return {
+    origin,
+    leafIndex: b.leafIndex,
+    treeSize: b.treeSize,
+    leafHash: b.leafHash,
+    rootHash: hex(cp.root),
+    ...(record ? { record } : {}),
+  };
+}
