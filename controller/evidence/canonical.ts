@@ -110,16 +110,54 @@ function encode(value: unknown, where: string, depth: number): string {
   const proto = Object.getPrototypeOf(value) as unknown;
   if (proto !== Object.prototype && proto !== null)
     fail('BAD_RECORD', `${where}: only plain objects allowed`);
-  const obj = value as Record<string, unknown>;
-  const keys = sortKeys(Object.keys(obj).filter((k) => obj[k] !== undefined));
+  return encodeObject(value as Record<string, unknown>, undefined, where, depth);
+}
+
+/**
+ * Members of `obj` (minus header fields when `extra` is given) merged with the members of `extra`, as one
+ * canonical object. Doing the merge here spares building a throwaway body object for every record.
+ */
+function encodeObject(
+  obj: Record<string, unknown>,
+  extra: Record<string, unknown> | undefined,
+  where: string,
+  depth: number,
+): string {
+  const own = Object.keys(obj);
+  const shape = objectShape(extra === undefined ? own : [...own, ...Object.keys(extra)], extra !== undefined);
   let out = '{';
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i] as string;
-    assertWellFormed(k, where);
-    if (i > 0) out += ',';
-    out += JSON.stringify(k) + ':' + encode(obj[k], `${where}.${k}`, depth + 1);
+  let first = true;
+  for (let i = 0; i < shape.keys.length; i++) {
+    const k = shape.keys[i] as string;
+    const v = extra !== undefined && k in extra ? extra[k] : obj[k];
+    if (v === undefined) continue;
+    out += (first ? '' : ',') + (shape.quoted[i] as string) + encode(v, where, depth + 1);
+    first = false;
   }
   return out + '}';
+}
+
+interface Shape {
+  keys: string[];
+  /** Each key already JSON-quoted and followed by ':'. */
+  quoted: string[];
+}
+
+// Records of one kind share a handful of key sets; remembering their sorted, quoted form saves a sort and
+// a stringify per key on every append. Bounded so arbitrary detail objects cannot grow it without limit.
+const shapes = new Map<string, Shape>();
+const MAX_SHAPES = 256;
+
+function objectShape(keys: string[], dropHeader: boolean): Shape {
+  const id = (dropHeader ? 'H\u0000' : 'B\u0000') + keys.join('\u0000');
+  const hit = shapes.get(id);
+  if (hit) return hit;
+  for (const k of keys) assertWellFormed(k, 'key');
+  const kept = dropHeader ? keys.filter((k) => k !== 'kind' && k !== 'time') : keys;
+  const sorted = sortKeys([...new Set(kept)]);
+  const shape = { keys: sorted, quoted: sorted.map((k) => `${JSON.stringify(k)}:`) };
+  if (shapes.size < MAX_SHAPES) shapes.set(id, shape);
+  return shape;
 }
 
 /** Spec "Body": the canonical JSON text of a value. Throws BAD_RECORD for anything outside the profile. */
@@ -131,21 +169,39 @@ function checkHeaderNumber(name: string, v: number): void {
   if (!Number.isSafeInteger(v) || v < 0) fail('BAD_RECORD', `${name} must be a non-negative safe integer`);
 }
 
-/** Spec "Leaf bytes": 18-byte header followed by the canonical body. */
-export function encodeLeaf(kind: RecordKind, seq: number, timeMs: number, body: object): Buffer {
+/**
+ * Spec "Leaf bytes" written after one spare byte, so the RFC 9162 leaf hash input (0x00 || leaf) exists
+ * without a second copy. Returns the whole buffer; the leaf is everything after byte 0.
+ */
+export function encodeLeafWithHashPrefix(
+  kind: RecordKind,
+  seq: number,
+  timeMs: number,
+  body: object,
+  extra?: object,
+): Buffer {
   checkHeaderNumber('seq', seq);
   checkHeaderNumber('time', timeMs);
-  const text = canonicalJson(body);
+  const text =
+    extra === undefined
+      ? canonicalJson(body)
+      : encodeObject(body as Record<string, unknown>, extra as Record<string, unknown>, 'record', 0);
   const bodyLength = Buffer.byteLength(text, 'utf8');
-  const leaf = Buffer.allocUnsafe(LEAF_HEADER_SIZE + bodyLength);
-  leaf[0] = LEAF_FORMAT_VERSION;
-  leaf[1] = KIND_CODES[kind];
-  leaf.writeUIntBE(Math.floor(seq / 2 ** 32), 2, 4);
-  leaf.writeUIntBE(seq % 2 ** 32, 6, 4);
-  leaf.writeUIntBE(Math.floor(timeMs / 2 ** 32), 10, 4);
-  leaf.writeUIntBE(timeMs % 2 ** 32, 14, 4);
-  leaf.write(text, LEAF_HEADER_SIZE, 'utf8');
-  return leaf;
+  const buf = Buffer.allocUnsafe(1 + LEAF_HEADER_SIZE + bodyLength);
+  buf[0] = 0x00;
+  buf[1] = LEAF_FORMAT_VERSION;
+  buf[2] = KIND_CODES[kind];
+  buf.writeUIntBE(Math.floor(seq / 2 ** 32), 3, 4);
+  buf.writeUIntBE(seq % 2 ** 32, 7, 4);
+  buf.writeUIntBE(Math.floor(timeMs / 2 ** 32), 11, 4);
+  buf.writeUIntBE(timeMs % 2 ** 32, 15, 4);
+  buf.write(text, 1 + LEAF_HEADER_SIZE, 'utf8');
+  return buf;
+}
+
+/** Spec "Leaf bytes": 18-byte header followed by the canonical body. */
+export function encodeLeaf(kind: RecordKind, seq: number, timeMs: number, body: object): Buffer {
+  return encodeLeafWithHashPrefix(kind, seq, timeMs, body).subarray(1);
 }
 
 export interface DecodedLeaf {

@@ -31,6 +31,12 @@ export function hashLeaf(data: Uint8Array): Buffer {
 const nodeScratch = Buffer.alloc(1 + 2 * HASH_SIZE);
 nodeScratch[0] = NODE_PREFIX;
 
+/** RFC 9162 §2.1.1 leaf hash when the caller already holds 0x00 || data in one buffer. */
+export function hashPrefixedLeaf(prefixed: Uint8Array): Buffer {
+  if (prefixed[0] !== LEAF_PREFIX) fail('BAD_ARGUMENT', 'leaf hash input must start with 0x00');
+  return sha256(prefixed);
+}
+
 /** RFC 9162 §2.1.1: an interior node is SHA-256(0x01 || left || right). */
 export function hashChildren(left: Uint8Array, right: Uint8Array): Buffer {
   if (left.length === HASH_SIZE && right.length === HASH_SIZE) {

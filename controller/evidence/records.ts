@@ -186,11 +186,93 @@ function oneOf(r: Fields, key: string, values: readonly string[]): void {
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
+/**
+ * Every field a record of each kind may carry. Unknown fields are refused at append, and a leaf holding
+ * one fails verification: a field no projection shows would be signed evidence nobody reviews.
+ */
+export const RECORD_FIELDS: Record<EvidenceRecord['kind'], readonly string[]> = {
+  policy_version: ['policyHash', 'text', 'author', 'signature', 'comment'],
+  push: [
+    'device',
+    'pipelineCookie',
+    'policyVersion',
+    'entriesWritten',
+    'outcome',
+    'error',
+    'durationUs',
+    'phasesUs',
+  ],
+  counter_sample: [
+    'device',
+    'table',
+    'ruleId',
+    'ruleName',
+    'agent',
+    'policyVersion',
+    'packets',
+    'bytes',
+    'epoch',
+  ],
+  quota_window: [
+    'device',
+    'slot',
+    'ruleId',
+    'agent',
+    'policyVersion',
+    'windowStart',
+    'windowEnd',
+    'bytesUsed',
+    'quotaBytes',
+    'drops',
+    'exhausted',
+  ],
+  denial: [
+    'device',
+    'agent',
+    'srcIp',
+    'dstIp',
+    'srcPort',
+    'dstPort',
+    'protocol',
+    'ruleId',
+    'reason',
+    'audit',
+    'policyVersion',
+  ],
+  device_event: ['device', 'event', 'detail'],
+};
+
+/** Fields the log itself adds to the body of a kind (counter deltas). */
+export const DERIVED_FIELDS: Partial<Record<EvidenceRecord['kind'], readonly string[]>> = {
+  counter_sample: ['deltaPackets', 'deltaBytes', 'reset'],
+};
+
+const FIELD_SETS = new Map(
+  Object.entries(RECORD_FIELDS).map(([kind, fields]) => [kind, new Set(['kind', 'time', ...fields])]),
+);
+
+/** The first field a body or record carries that its kind does not define, if any. */
+export function unknownField(
+  kind: string,
+  fields: Record<string, unknown>,
+  allowDerived: boolean,
+): string | undefined {
+  const known = FIELD_SETS.get(kind);
+  if (!known) return undefined;
+  const derived = allowDerived ? (DERIVED_FIELDS[kind as EvidenceRecord['kind']] ?? []) : [];
+  for (const k in fields) {
+    if (!known.has(k) && !derived.includes(k)) return k;
+  }
+  return undefined;
+}
+
 /** Rejects records whose shape is wrong before anything is written; throws BAD_RECORD. */
 export function validateRecord(record: EvidenceRecord): void {
   const r = record as unknown as Fields;
   if (typeof r !== 'object' || r === null) fail('BAD_RECORD', 'record must be an object');
   int(r, 'time');
+  const extra = unknownField(String(r['kind']), r, false);
+  if (extra !== undefined) fail('BAD_RECORD', `${String(r['kind'])} has no field ${extra}`);
   switch (record.kind) {
     case 'policy_version':
       str(r, 'text');
@@ -258,12 +340,6 @@ export function validateRecord(record: EvidenceRecord): void {
     default:
       fail('BAD_RECORD', `unknown record kind ${String(r['kind'])}`);
   }
-}
-
-/** The leaf body: every field except the ones carried in the binary header (kind and time). */
-export function recordBody(record: EvidenceRecord, delta?: CounterDelta): Record<string, unknown> {
-  const { kind: _kind, time: _time, ...rest } = record;
-  return delta === undefined ? rest : { ...rest, ...delta };
 }
 
 function normalise(v: bigint): Counter {

@@ -9,7 +9,14 @@
  */
 import Database from 'better-sqlite3';
 import { KeyObject } from 'node:crypto';
-import { DecodedLeaf, RecordKind, canonicalJson, decodeLeaf, encodeLeaf, isRecordKind } from './canonical';
+import {
+  DecodedLeaf,
+  RecordKind,
+  canonicalJson,
+  decodeLeaf,
+  encodeLeafWithHashPrefix,
+  isRecordKind,
+} from './canonical';
 import { checkOrigin, loadPrivateKey, loadPublicKey, openCheckpoint, signCheckpoint } from './checkpoint';
 import { EvidenceError, fail } from './errors';
 import {
@@ -21,6 +28,7 @@ import {
   emptyRoot,
   hashChildren,
   hashLeaf,
+  hashPrefixedLeaf,
   inclusionProof,
   rangeRoot,
   verifyInclusion,
@@ -32,11 +40,13 @@ import {
   EvidenceRecord,
   counterDelta,
   counterKey,
-  recordBody,
+  unknownField,
   validateRecord,
 } from './records';
 
 type DB = Database.Database;
+
+const NO_EXTRA = Object.freeze({});
 type Statement = Database.Statement<unknown[], unknown>;
 
 /** Marks the file as a nicguard evidence log ("NGEV") so an unrelated database is never migrated. */
@@ -180,7 +190,8 @@ interface Projection {
   table: string;
   /** Columns after seq and time_ms, in the order values() yields them. */
   columns: string[];
-  values(body: Record<string, unknown>): unknown[];
+  /** `d` holds fields the log derives (counter deltas); for a decoded leaf both are the body. */
+  values(b: Record<string, unknown>, d: Record<string, unknown>): unknown[];
 }
 
 const PROJECTIONS: Record<RecordKind, Projection> = {
@@ -229,7 +240,7 @@ const PROJECTIONS: Record<RecordKind, Projection> = {
       'reset',
       'epoch',
     ],
-    values: (b) => [
+    values: (b, d) => [
       b['device'],
       b['table'],
       b['ruleId'],
@@ -238,9 +249,9 @@ const PROJECTIONS: Record<RecordKind, Projection> = {
       b['policyVersion'],
       b['packets'],
       b['bytes'],
-      b['deltaPackets'],
-      b['deltaBytes'],
-      b['reset'],
+      d['deltaPackets'],
+      d['deltaBytes'],
+      d['reset'],
       b['epoch'],
     ],
   },
@@ -645,7 +656,9 @@ export class EvidenceLog {
   }
 
   private seriesId(v: unknown[]): number {
-    const key = JSON.stringify(v);
+    // Length-prefixed parts make the cache key unambiguous whatever characters the names contain.
+    let key = '';
+    for (const x of v) key += typeof x === 'string' ? `${x.length}:${x}` : '-';
     let id = this.seriesCache.get(key);
     if (id === undefined) {
       const bind = v.map(sqlValue);
@@ -670,11 +683,13 @@ export class EvidenceLog {
       delta = counterDelta(prev, next);
       staged.set(key, next);
     }
-    const body = recordBody(record, delta);
-    const leaf = encodeLeaf(record.kind, seq, record.time, body);
-    const leafHash = hashLeaf(leaf);
+    // The body is the record minus kind and time, plus the delta; the encoder merges them in place.
+    const extra = (delta ?? NO_EXTRA) as unknown as Record<string, unknown>;
+    const prefixed = encodeLeafWithHashPrefix(record.kind, seq, record.time, record, extra);
+    const leaf = prefixed.subarray(1);
+    const leafHash = hashPrefixedLeaf(prefixed);
     this.st.insertRecord.run(seq, record.kind, record.time, leaf, leafHash);
-    const values = PROJECTIONS[record.kind].values(body);
+    const values = PROJECTIONS[record.kind].values(record as unknown as Record<string, unknown>, extra);
     if (record.kind === 'counter_sample') {
       const series = this.seriesId(values.slice(0, 6));
       this.insertProjection.counter_sample.run(seq, record.time, series, ...values.slice(6).map(sqlValue));
@@ -1045,155 +1060,193 @@ export class EvidenceLog {
         throw e;
       }
     }
-    const selects = {} as Record<RecordKind, Statement>;
+    // Projections are read as one seq-ordered stream per table and merged with the record stream, which
+    // also catches projection rows that no record accounts for.
+    const series = new Map<bigint, unknown[]>();
+    const seriesRows = this.db
+      .prepare('SELECT series_id, device, tbl, rule_id, rule_name, agent, policy_version FROM counter_series')
+      .safeIntegers(true)
+      .raw()
+      .iterate() as IterableIterator<unknown[]>;
+    for (const r of seriesRows) series.set(r[0] as bigint, r.slice(1));
+    const streams = {} as Record<RecordKind, IterableIterator<unknown[]>>;
     for (const kind of Object.keys(PROJECTIONS) as RecordKind[]) {
       const proj = PROJECTIONS[kind];
-      selects[kind] =
-        kind === 'counter_sample'
-          ? this.db.prepare(
-              `SELECT c.time_ms, s.device, s.tbl, s.rule_id, s.rule_name, s.agent, s.policy_version,
-               ${proj.columns
-                 .slice(6)
-                 .map((c) => `c.${c}`)
-                 .join(', ')}
-               FROM counter_samples c JOIN counter_series s ON s.series_id = c.series_id WHERE c.seq = ?`,
-            )
-          : this.db.prepare(`SELECT time_ms, ${proj.columns.join(', ')} FROM ${proj.table} WHERE seq = ?`);
-      selects[kind].raw().safeIntegers(true);
+      const cols = kind === 'counter_sample' ? ['series_id', ...proj.columns.slice(6)] : proj.columns;
+      streams[kind] = this.db
+        .prepare(`SELECT seq, time_ms, ${cols.join(', ')} FROM ${proj.table} ORDER BY seq`)
+        .safeIntegers(true)
+        .raw()
+        .iterate() as IterableIterator<unknown[]>;
     }
-    const kindCounts = new Map<RecordKind, number>();
-    const replay = new Map<string, CounterState>();
-    const frontier = new MerkleFrontier();
-    let cpIndex = 0;
-    let expected = 0;
-    let prevCp: { tree_size: number; root: Buffer } | undefined;
-    const checkCheckpointsAt = (size: number): VerifyResult | undefined => {
-      while (cpIndex < cps.length && (cps[cpIndex] as { tree_size: number }).tree_size === size) {
-        const cp = cps[cpIndex++] as { tree_size: number; root: Buffer };
-        if (!frontier.root().equals(cp.root)) {
-          const from = prevCp?.tree_size ?? 0;
+    // An early return must not leave iterators open: they would pin this connection's read snapshot.
+    const run = (): VerifyResult => {
+      const nextProjection = (kind: RecordKind): unknown[] | undefined => {
+        const n = streams[kind].next();
+        if (n.done) return undefined;
+        const row = n.value;
+        if (kind !== 'counter_sample') return row;
+        return [row[0], row[1], ...(series.get(row[2] as bigint) ?? [undefined]), ...row.slice(3)];
+      };
+      const replay = new Map<string, CounterState>();
+      const frontier = new MerkleFrontier();
+      let cpIndex = 0;
+      let expected = 0;
+      let prevCp: { tree_size: number; root: Buffer } | undefined;
+      const checkCheckpointsAt = (size: number): VerifyResult | undefined => {
+        while (cpIndex < cps.length && (cps[cpIndex] as { tree_size: number }).tree_size === size) {
+          const cp = cps[cpIndex++] as { tree_size: number; root: Buffer };
+          if (!frontier.root().equals(cp.root)) {
+            const from = prevCp?.tree_size ?? 0;
+            return bad(
+              'CHECKPOINT_ROOT_MISMATCH',
+              `records ${from}..${size - 1} do not produce the root signed in checkpoint ${size}`,
+              from,
+            );
+          }
+          if (prevCp) {
+            let problem: string | undefined;
+            try {
+              const proof = consistencyProof(this.reader, prevCp.tree_size, size);
+              problem = consistencyProblem(prevCp.tree_size, size, proof, prevCp.root, cp.root);
+            } catch (e) {
+              if (!(e instanceof EvidenceError)) throw e;
+              problem = e.message;
+            }
+            if (problem) return bad('INCONSISTENT_CHECKPOINTS', `${prevCp.tree_size} -> ${size}: ${problem}`);
+          }
+          prevCp = cp;
+        }
+        return undefined;
+      };
+      const atZero = checkCheckpointsAt(0);
+      if (atZero) return atZero;
+      for (const row of this.st.allRecords.iterate() as IterableIterator<RecordRow>) {
+        const seq = row.seq;
+        if (seq !== expected) {
           return bad(
-            'CHECKPOINT_ROOT_MISMATCH',
-            `records ${from}..${size - 1} do not produce the root signed in checkpoint ${size}`,
-            from,
+            'MISSING_RECORD',
+            `record ${expected} is missing (next stored record is ${seq})`,
+            expected,
           );
         }
-        if (prevCp) {
-          let problem: string | undefined;
-          try {
-            const proof = consistencyProof(this.reader, prevCp.tree_size, size);
-            problem = consistencyProblem(prevCp.tree_size, size, proof, prevCp.root, cp.root);
-          } catch (e) {
-            if (!(e instanceof EvidenceError)) throw e;
-            problem = e.message;
-          }
-          if (problem) return bad('INCONSISTENT_CHECKPOINTS', `${prevCp.tree_size} -> ${size}: ${problem}`);
+        let decoded: DecodedLeaf;
+        try {
+          decoded = decodeLeaf(row.leaf);
+        } catch (e) {
+          if (!(e instanceof EvidenceError)) throw e;
+          return bad('BAD_LEAF', e.message, seq, row.kind);
         }
-        prevCp = cp;
-      }
-      return undefined;
-    };
-    const atZero = checkCheckpointsAt(0);
-    if (atZero) return atZero;
-    for (const row of this.st.allRecords.iterate() as IterableIterator<RecordRow>) {
-      const seq = row.seq;
-      if (seq !== expected) {
-        return bad(
-          'MISSING_RECORD',
-          `record ${expected} is missing (next stored record is ${seq})`,
-          expected,
-        );
-      }
-      let decoded: DecodedLeaf;
-      try {
-        decoded = decodeLeaf(row.leaf);
-      } catch (e) {
-        if (!(e instanceof EvidenceError)) throw e;
-        return bad('BAD_LEAF', e.message, seq, row.kind);
-      }
-      if (decoded.seq !== seq) {
-        return bad('SEQ_MISMATCH', `leaf says seq ${decoded.seq} but is stored at ${seq}`, seq, row.kind);
-      }
-      if (decoded.kind !== row.kind) {
-        return bad('KIND_MISMATCH', `leaf says ${decoded.kind}, row says ${row.kind}`, seq, row.kind);
-      }
-      if (decoded.timeMs !== row.time_ms) {
-        return bad('TIME_MISMATCH', `leaf says ${decoded.timeMs}, row says ${row.time_ms}`, seq, row.kind);
-      }
-      const leafHash = hashLeaf(row.leaf);
-      if (!leafHash.equals(row.leaf_hash)) {
-        return bad(
-          'LEAF_HASH_MISMATCH',
-          'stored leaf hash differs from the hash of the leaf bytes',
-          seq,
-          row.kind,
-        );
-      }
-      const body = decoded.body;
-      if (decoded.kind === 'counter_sample') {
-        const key = counterKey(String(body['device']), String(body['table']), String(body['ruleId']));
-        const asCounter = (v: unknown): Counter => (typeof v === 'string' ? BigInt(v) : (v as number));
-        const next: CounterState = {
-          packets: asCounter(body['packets']),
-          bytes: asCounter(body['bytes']),
-          epoch: body['epoch'] as string | undefined,
-        };
-        const d = counterDelta(replay.get(key), next);
-        replay.set(key, next);
-        if (
-          String(d.deltaPackets) !== String(body['deltaPackets']) ||
-          String(d.deltaBytes) !== String(body['deltaBytes']) ||
-          d.reset !== body['reset']
-        ) {
+        if (decoded.seq !== seq) {
+          return bad('SEQ_MISMATCH', `leaf says seq ${decoded.seq} but is stored at ${seq}`, seq, row.kind);
+        }
+        if (decoded.kind !== row.kind) {
+          return bad('KIND_MISMATCH', `leaf says ${decoded.kind}, row says ${row.kind}`, seq, row.kind);
+        }
+        if (decoded.timeMs !== row.time_ms) {
+          return bad('TIME_MISMATCH', `leaf says ${decoded.timeMs}, row says ${row.time_ms}`, seq, row.kind);
+        }
+        const leafHash = hashLeaf(row.leaf);
+        if (!leafHash.equals(row.leaf_hash)) {
           return bad(
-            'DELTA_MISMATCH',
-            'counter delta does not follow from the previous sample',
+            'LEAF_HASH_MISMATCH',
+            'stored leaf hash differs from the hash of the leaf bytes',
             seq,
             row.kind,
           );
         }
+        const body = decoded.body;
+        const stray = unknownField(decoded.kind, body, true);
+        if (stray !== undefined || 'kind' in body || 'time' in body) {
+          return bad(
+            'BAD_LEAF',
+            `leaf body has a field its kind does not define: ${stray ?? 'kind/time'}`,
+            seq,
+            row.kind,
+          );
+        }
+        if (decoded.kind === 'counter_sample') {
+          const key = counterKey(String(body['device']), String(body['table']), String(body['ruleId']));
+          const asCounter = (v: unknown): Counter => (typeof v === 'string' ? BigInt(v) : (v as number));
+          const next: CounterState = {
+            packets: asCounter(body['packets']),
+            bytes: asCounter(body['bytes']),
+            epoch: body['epoch'] as string | undefined,
+          };
+          const d = counterDelta(replay.get(key), next);
+          replay.set(key, next);
+          if (
+            String(d.deltaPackets) !== String(body['deltaPackets']) ||
+            String(d.deltaBytes) !== String(body['deltaBytes']) ||
+            d.reset !== body['reset']
+          ) {
+            return bad(
+              'DELTA_MISMATCH',
+              'counter delta does not follow from the previous sample',
+              seq,
+              row.kind,
+            );
+          }
+        }
+        const stored = nextProjection(decoded.kind);
+        const want = [seq, decoded.timeMs, ...PROJECTIONS[decoded.kind].values(body, body)];
+        if (
+          !stored ||
+          stored.length !== want.length ||
+          stored.some((v, i) => comparable(v) !== comparableProjected(want[i]))
+        ) {
+          return bad(
+            'PROJECTION_MISMATCH',
+            `${PROJECTIONS[decoded.kind].table} row differs from the leaf`,
+            seq,
+            row.kind,
+          );
+        }
+        let nodeProblem: string | undefined;
+        frontier.append(leafHash, (level, index, hash) => {
+          if (nodeProblem !== undefined || level % NODE_STRIDE !== 0) return;
+          const h = this.st.node.get(level, index) as Buffer | undefined;
+          if (!h || !h.equals(hash))
+            nodeProblem = `stored node ${level}/${index} differs from the rebuilt tree`;
+        });
+        if (nodeProblem) return bad('NODE_MISMATCH', nodeProblem, seq, row.kind);
+        expected++;
+        const atSize = checkCheckpointsAt(expected);
+        if (atSize) return atSize;
       }
-      const stored = selects[decoded.kind].get(seq) as unknown[] | undefined;
-      const want = [decoded.timeMs, ...PROJECTIONS[decoded.kind].values(body)];
-      if (!stored || stored.some((v, i) => comparable(v) !== comparableProjected(want[i]))) {
+      if (cpIndex < cps.length) {
+        const cp = cps[cpIndex] as { tree_size: number };
         return bad(
-          'PROJECTION_MISMATCH',
-          `${PROJECTIONS[decoded.kind].table} row differs from the leaf`,
-          seq,
-          row.kind,
+          'MISSING_RECORD',
+          `checkpoint ${cp.tree_size} covers records beyond the last one`,
+          expected,
         );
       }
-      kindCounts.set(decoded.kind, (kindCounts.get(decoded.kind) ?? 0) + 1);
-      let nodeProblem: string | undefined;
-      frontier.append(leafHash, (level, index, hash) => {
-        if (nodeProblem !== undefined || level % NODE_STRIDE !== 0) return;
-        const h = this.st.node.get(level, index) as Buffer | undefined;
-        if (!h || !h.equals(hash))
-          nodeProblem = `stored node ${level}/${index} differs from the rebuilt tree`;
-      });
-      if (nodeProblem) return bad('NODE_MISMATCH', nodeProblem, seq, row.kind);
-      expected++;
-      const atSize = checkCheckpointsAt(expected);
-      if (atSize) return atSize;
-    }
-    if (cpIndex < cps.length) {
-      const cp = cps[cpIndex] as { tree_size: number };
-      return bad('MISSING_RECORD', `checkpoint ${cp.tree_size} covers records beyond the last one`, expected);
-    }
-    for (const kind of Object.keys(PROJECTIONS) as RecordKind[]) {
-      const rows = Number(this.db.prepare(`SELECT count(*) FROM ${PROJECTIONS[kind].table}`).pluck().get());
-      if (rows !== (kindCounts.get(kind) ?? 0)) {
-        return bad('PROJECTION_MISMATCH', `${PROJECTIONS[kind].table} has rows no record accounts for`);
+      for (const kind of Object.keys(PROJECTIONS) as RecordKind[]) {
+        const extra = streams[kind].next();
+        if (!extra.done) {
+          const seq = Number(extra.value[0]);
+          return bad(
+            'PROJECTION_MISMATCH',
+            `${PROJECTIONS[kind].table} row ${seq} has no matching record`,
+            seq,
+          );
+        }
       }
-    }
-    return {
-      ok: true,
-      records: expected,
-      checkpoints: cps.length,
-      treeSize: expected,
-      rootHash: hex(frontier.root()),
-      signaturesChecked: publicKey !== undefined && origin !== undefined,
+      return {
+        ok: true,
+        records: expected,
+        checkpoints: cps.length,
+        treeSize: expected,
+        rootHash: hex(frontier.root()),
+        signaturesChecked: publicKey !== undefined && origin !== undefined,
+      };
     };
+    try {
+      return run();
+    } finally {
+      for (const stream of Object.values(streams)) stream.return?.();
+    }
   }
 
   /** Commits anything queued, then closes the database. */

@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { EvidenceError } from './errors';
+import { canonicalJson, decodeLeaf, encodeLeaf } from './canonical';
+
+function code(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof EvidenceError);
+    return e.code;
+  }
+  return 'none';
+}
+
+describe('canonical leaf encoding', () => {
+  it('sorts members by code point, drops undefined, keeps null, adds no whitespace', () => {
+    assert.equal(
+      canonicalJson({ b: 1, a: [true, null, 'x'], c: undefined, A: {} }),
+      '{"A":{},"a":[true,null,"x"],"b":1}',
+    );
+  });
+
+  it('orders keys by UTF-8 bytes, not UTF-16 units', () => {
+    // U+FF5E sorts before U+1F600 in UTF-8 but after its surrogates in UTF-16.
+    assert.equal(canonicalJson({ '\u{1F600}': 1, '\uFF5E': 2 }), '{"\uFF5E":2,"\u{1F600}":1}');
+  });
+
+  it('writes integers beyond 2^53 - 1 as decimal strings and refuses lossy numbers', () => {
+    assert.equal(canonicalJson({ n: 9007199254740991n }), '{"n":9007199254740991}');
+    assert.equal(canonicalJson({ n: 9007199254740992n }), '{"n":"9007199254740992"}');
+    assert.equal(canonicalJson({ n: -0 }), '{"n":0}');
+    assert.equal(
+      code(() => canonicalJson({ n: 1.5 })),
+      'BAD_RECORD',
+    );
+    assert.equal(
+      code(() => canonicalJson({ n: 2 ** 60 })),
+      'BAD_RECORD',
+    );
+    assert.equal(
+      code(() => canonicalJson({ n: NaN })),
+      'BAD_RECORD',
+    );
+  });
+
+  it('escapes only what JSON requires and rejects lone surrogates', () => {
+    assert.equal(canonicalJson('a"\\\n\u0001\u007f\u2028é'), '"a\\"\\\\\\n\\u0001\u007f\u2028é"');
+    assert.equal(
+      code(() => canonicalJson('\ud800')),
+      'BAD_RECORD',
+    );
+    assert.equal(
+      code(() => canonicalJson({ ['\udc00']: 1 })),
+      'BAD_RECORD',
+    );
+  });
+
+  it('rejects values that have no canonical form', () => {
+    assert.equal(
+      code(() => canonicalJson({ d: new Date(0) })),
+      'BAD_RECORD',
+    );
+    assert.equal(
+      code(() => canonicalJson([undefined])),
+      'BAD_RECORD',
+    );
+    assert.equal(
+      code(() => canonicalJson({ f: () => 1 })),
+      'BAD_RECORD',
+    );
+  });
+
+  it('lays out the header exactly as specified', () => {
+    const leaf = encodeLeaf('denial', 0x0102030405, 1_700_000_000_123, { z: 'q', a: 1 });
+    assert.equal(
+      leaf.toString('hex'),
+      '0105' + '0000000102030405' + '0000018bcfe5687b' + Buffer.from('{"a":1,"z":"q"}').toString('hex'),
+    );
+    const d = decodeLeaf(leaf);
+    assert.deepEqual(d, {
+      kind: 'denial',
+      seq: 0x0102030405,
+      timeMs: 1_700_000_000_123,
+      body: { a: 1, z: 'q' },
+    });
+  });
+
+  it('refuses to decode leaves that are not canonical', () => {
+    const leaf = encodeLeaf('push', 1, 2, { a: 1, b: 2 });
+    const swap = Buffer.concat([leaf.subarray(0, 18), Buffer.from('{"b":2,"a":1}')]);
+    assert.equal(
+      code(() => decodeLeaf(swap)),
+      'BAD_LEAF',
+    );
+    const spaced = Buffer.concat([leaf.subarray(0, 18), Buffer.from('{"a": 1,"b":2}')]);
+    assert.equal(
+      code(() => decodeLeaf(spaced)),
+      'BAD_LEAF',
+    );
+    const bigNumber = Buffer.concat([leaf.subarray(0, 18), Buffer.from('{"a":9007199254740993}')]);
+    assert.equal(
+      code(() => decodeLeaf(bigNumber)),
+      'BAD_LEAF',
+    );
+    const badKind = Buffer.from(leaf);
+    badKind[1] = 99;
+    assert.equal(
+      code(() => decodeLeaf(badKind)),
+      'BAD_LEAF',
+    );
+    const badVersion = Buffer.from(leaf);
+    badVersion[0] = 2;
+    assert.equal(
+      code(() => decodeLeaf(badVersion)),
+      'BAD_LEAF',
+    );
+  });
+});
