@@ -111,7 +111,8 @@ export interface PipelineOutputs {
   packetIn(payload: Buffer, metadata: ReadonlyMap<number, bigint>): void;
 }
 
-export type SoftnicStateErrorCode = 'UNKNOWN_OBJECT' | 'DUPLICATE_KEY' | 'MISSING_KEY' | 'TABLE_FULL';
+export type SoftnicStateErrorCode =
+  'UNKNOWN_OBJECT' | 'DUPLICATE_KEY' | 'MISSING_KEY' | 'TABLE_FULL' | 'BAD_OUTPUT';
 
 export class SoftnicStateError extends Error {
   override readonly name = 'SoftnicStateError';

@@ -1,0 +1,214 @@
+// Messages on the server's hot paths, as protobufjs `decode` leaves them.
+//
+// The Write path skips the object conversion that @grpc/proto-loader applies (toObject costs about
+// nine times the decode itself). A decoded message differs from the object convention of proto.ts:
+//
+//   uint64/int64   Long instances (numbers when long.js is absent; strings from hand-built objects)
+//   enums          numbers (Update.Type INSERT = 1, ...)
+//   unset message  null (from the prototype), scalars 0 / '' / false, bytes an empty Buffer
+//   oneofs         the same virtual marker property, e.g. entity.entity === 'table_entry'
+//
+// The helpers here accept either shape, so tests and internal callers may pass plain objects.
+
+import type Long from 'long';
+import { messageType } from '../p4runtime/proto';
+
+export type WireU64 = Long | number | string | null | undefined;
+
+export interface WireUint128 {
+  high?: WireU64;
+  low?: WireU64;
+}
+
+export interface WireFieldMatch {
+  field_id?: number;
+  field_match_type?: string;
+  exact?: { value?: Buffer } | null;
+  ternary?: { value?: Buffer; mask?: Buffer } | null;
+  lpm?: { value?: Buffer; prefix_len?: number } | null;
+  range?: { low?: Buffer; high?: Buffer } | null;
+  optional?: { value?: Buffer } | null;
+  other?: unknown;
+}
+
+export interface WireAction {
+  action_id?: number;
+  params?: { param_id?: number; value?: Buffer }[];
+}
+
+export interface WireTableAction {
+  type?: string;
+  action?: WireAction | null;
+  action_profile_member_id?: number;
+  action_profile_group_id?: number;
+  action_profile_action_set?: unknown;
+}
+
+export interface WireMeterConfig {
+  cir?: WireU64;
+  cburst?: WireU64;
+  pir?: WireU64;
+  pburst?: WireU64;
+  eburst?: WireU64;
+}
+
+export interface WireCounterData {
+  byte_count?: WireU64;
+  packet_count?: WireU64;
+}
+
+export interface WireTableEntry {
+  table_id?: number;
+  match?: WireFieldMatch[];
+  action?: WireTableAction | null;
+  priority?: number;
+  controller_metadata?: WireU64;
+  meter_config?: WireMeterConfig | null;
+  counter_data?: WireCounterData | null;
+  meter_counter_data?: {
+    green?: WireCounterData | null;
+    yellow?: WireCounterData | null;
+    red?: WireCounterData | null;
+  } | null;
+  is_default_action?: boolean;
+  idle_timeout_ns?: WireU64;
+  time_since_last_hit?: unknown;
+  metadata?: Buffer;
+  is_const?: boolean;
+}
+
+export interface WireIndex {
+  index?: WireU64;
+}
+
+export interface WireCounterEntry {
+  counter_id?: number;
+  index?: WireIndex | null;
+  data?: WireCounterData | null;
+}
+
+export interface WireDirectCounterEntry {
+  table_entry?: WireTableEntry | null;
+  data?: WireCounterData | null;
+}
+
+export interface WireMeterEntry {
+  meter_id?: number;
+  index?: WireIndex | null;
+  config?: WireMeterConfig | null;
+}
+
+export interface WireDirectMeterEntry {
+  table_entry?: WireTableEntry | null;
+  config?: WireMeterConfig | null;
+}
+
+export interface WireP4Data {
+  data?: string;
+  bitstring?: Buffer;
+}
+
+export interface WireRegisterEntry {
+  register_id?: number;
+  index?: WireIndex | null;
+  data?: WireP4Data | null;
+}
+
+export interface WireDigestEntry {
+  digest_id?: number;
+  config?: { max_timeout_ns?: WireU64; max_list_size?: number; ack_timeout_ns?: WireU64 } | null;
+}
+
+export interface WireEntity {
+  entity?: string;
+  table_entry?: WireTableEntry | null;
+  counter_entry?: WireCounterEntry | null;
+  direct_counter_entry?: WireDirectCounterEntry | null;
+  meter_entry?: WireMeterEntry | null;
+  direct_meter_entry?: WireDirectMeterEntry | null;
+  register_entry?: WireRegisterEntry | null;
+  digest_entry?: WireDigestEntry | null;
+}
+
+export interface WireUpdate {
+  type?: number | string;
+  entity?: WireEntity | null;
+}
+
+export interface WireWriteRequest {
+  device_id?: WireU64;
+  role_id?: WireU64;
+  role?: string;
+  election_id?: WireUint128 | null;
+  updates?: WireUpdate[];
+  atomicity?: number | string;
+}
+
+export interface WireReadRequest {
+  device_id?: WireU64;
+  role?: string;
+  entities?: WireEntity[];
+}
+
+// ---------------------------------------------------------------- scalars
+
+function longBits(v: Long, signed: boolean): bigint {
+  const bits = (BigInt(v.high >>> 0) << 32n) | BigInt(v.low >>> 0);
+  return signed ? BigInt.asIntN(64, bits) : bits;
+}
+
+/** uint64 field value as a bigint; unset is 0. */
+export function u64(v: WireU64): bigint {
+  if (v === null || v === undefined) return 0n;
+  if (typeof v === 'object') return longBits(v, false);
+  return BigInt.asUintN(64, BigInt(v));
+}
+
+/** int64 field value as a bigint; unset is 0. */
+export function i64(v: WireU64): bigint {
+  if (v === null || v === undefined) return 0n;
+  if (typeof v === 'object') return longBits(v, true);
+  return BigInt.asIntN(64, BigInt(v));
+}
+
+/** A Uint128 election id as a bigint, or undefined when the message is unset (P4Runtime §16.2.1). */
+export function electionId(v: WireUint128 | null | undefined): bigint | undefined {
+  if (v === null || v === undefined) return undefined;
+  return (u64(v.high) << 64n) | u64(v.low);
+}
+
+const UPDATE_TYPES: readonly string[] = ['UNSPECIFIED', 'INSERT', 'MODIFY', 'DELETE'];
+const ATOMICITIES: readonly string[] = ['CONTINUE_ON_ERROR', 'ROLLBACK_ON_ERROR', 'DATAPLANE_ATOMIC'];
+
+export type UpdateKind = 'UNSPECIFIED' | 'INSERT' | 'MODIFY' | 'DELETE';
+
+export function updateKind(v: number | string | undefined): UpdateKind | undefined {
+  if (v === undefined) return 'UNSPECIFIED';
+  const name = typeof v === 'number' ? UPDATE_TYPES[v] : v;
+  return UPDATE_TYPES.includes(name) ? (name as UpdateKind) : undefined;
+}
+
+export function atomicityName(v: number | string | undefined): string {
+  if (v === undefined) return 'CONTINUE_ON_ERROR';
+  return typeof v === 'number' ? (ATOMICITIES[v] ?? String(v)) : v;
+}
+
+// ---------------------------------------------------------------- codecs
+
+/** Parses a WriteRequest without the object conversion (see the top of this file). */
+export function decodeWriteRequest(bytes: Buffer): WireWriteRequest {
+  return messageType('p4.v1.WriteRequest').decode(bytes) as unknown as WireWriteRequest;
+}
+
+/** Parses a ReadRequest without the object conversion. */
+export function decodeReadRequest(bytes: Buffer): WireReadRequest {
+  return messageType('p4.v1.ReadRequest').decode(bytes) as unknown as WireReadRequest;
+}
+
+/**
+ * Serialises one Entity given as a plain object with protobufjs-encodable values (uint64 as decimal
+ * strings or numbers, bytes as Buffers, no enums). Skips fromObject, which only normalises types.
+ */
+export function encodeEntity(entity: object): Uint8Array {
+  return messageType('p4.v1.Entity').encode(entity).finish();
+}
