@@ -1,6 +1,8 @@
-// Why the packet model refuses to run: the pipeline it was given is not one it can execute.
+// Why the packet model refuses to run: no pipeline, or one it cannot execute, or a frame it cannot
+// have received.
 
-export type PacketModelErrorCode = 'NOT_NICGUARD_PIPELINE' | 'UNSUPPORTED_TABLE_SHAPE' | 'BAD_INGRESS_PORT';
+export type PacketModelErrorCode =
+  'NOT_NICGUARD_PIPELINE' | 'UNSUPPORTED_TABLE_SHAPE' | 'BAD_INGRESS_PORT' | 'NO_PIPELINE';
 
 export class PacketModelError extends Error {
   override readonly name = 'PacketModelError';
