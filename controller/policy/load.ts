@@ -415,7 +415,8 @@ class SetBuilder {
     const diags = this.diags;
     // ---- uplink
     let uplinkPort = -1;
-    if (uplinks.length === 0) {
+    // A file that does not parse may well hold the uplink: only say it is missing when all parsed.
+    if (uplinks.length === 0 && !diags.list.some((d) => d.code === 'YAML_SYNTAX')) {
       diags.push(
         fileLevel(
           'UPLINK_MISSING',
