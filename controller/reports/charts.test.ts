@@ -14,7 +14,7 @@ import {
 } from './charts';
 
 /** Attribute maps of every `<tag ...>` in `svg` whose class list holds `cls` (any when omitted). */
-export function elements(svg: string, tag: string, cls?: string): Record<string, string>[] {
+function elements(svg: string, tag: string, cls?: string): Record<string, string>[] {
   const out: Record<string, string>[] = [];
   for (const m of svg.matchAll(new RegExp(`<${tag}\\b([^>]*?)/?>`, 'g'))) {
     const attrs: Record<string, string> = {};
