@@ -3,9 +3,13 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { registerAssess } from './commands/assess';
+import { registerPolicy } from './commands/policy';
 
 function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }
 
@@ -13,6 +17,9 @@ export function buildProgram(): Command {
   const program = new Command('nicguard')
     .description('Per-agent egress policy for AI agents, enforced on the SmartNIC/DPU through P4Runtime.')
     .version(packageVersion(), '-V, --version', 'print the nicguard version')
+    .option('--json', 'print results as one JSON document (for machines)')
     .showHelpAfterError();
+  registerPolicy(program);
+  registerAssess(program);
   return program;
 }
