@@ -5,7 +5,9 @@
 import * as grpc from '@grpc/grpc-js';
 import {
   decodeMessage,
+  encodeMessage,
   loadP4RuntimeGrpc,
+  type MessageTypes,
   type Entity,
   type MasterArbitrationUpdate,
   type P4Error,
@@ -190,4 +192,40 @@ export class TestStream {
   end(): void {
     this.call.end();
   }
+}
+
+/** A server under test with one client that is primary (election id 1) and a committed pipeline. */
+export interface PrimarySession {
+  client: P4RuntimeClient;
+  stream: TestStream;
+  close(): void;
+}
+
+export async function connectPrimary(
+  address: string,
+  p4info: P4Info,
+  electionLow = 1,
+): Promise<PrimarySession> {
+  const client = rawClient(address);
+  const stream = new TestStream(client);
+  stream.arbitrate(electionLow);
+  await stream.nextArbitration();
+  const failed = await setPipeline(client, { p4info, electionLow });
+  if (failed) throw new Error(`SetForwardingPipelineConfig failed: ${failed.details}`);
+  return {
+    client,
+    stream,
+    close: () => {
+      stream.call.cancel();
+      client.close();
+    },
+  };
+}
+
+/**
+ * `value` as it arrives after a trip through the wire: oneof markers added, defaults dropped. Lets
+ * tests compare what they wrote with what they read back.
+ */
+export function asReceived<K extends keyof MessageTypes>(name: K, value: MessageTypes[K]): MessageTypes[K] {
+  return decodeMessage(name, encodeMessage(name, value));
 }
