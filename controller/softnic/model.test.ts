@@ -586,6 +586,31 @@ describe('softnic packet model', () => {
     assert.equal(rig.send(A.port, full.subarray(0, 10)).reason, 'SPOOFED');
   });
 
+  it('sees a MODIFY at once and keeps the modified entry in its tie position', () => {
+    const rig = new Rig();
+    const first = rig.rule(A.id, 10, 'allow', { rule_id: 1n, flags: 0n }, { protocol: TCP });
+    rig.rule(A.id, 10, 'allow', { rule_id: 2n, flags: 0n }, { port: range(443n, 443n) });
+    rig.rule(B.id, 10, 'allow', { rule_id: 3n, flags: 0n });
+    const frame = tcpFrom(A, WEB, 443);
+    assert.equal(rig.send(A.port, frame).ruleId, 1);
+    const acl = rig.state.table(TABLES.aclV4.name);
+    const ruleId = rig.state.p4info.action(ACTIONS.deny.name).paramsByName.get('rule_id')!.id;
+    const flags = rig.state.p4info.action(ACTIONS.deny.name).paramsByName.get('flags')!.id;
+    acl.modify({
+      matches: first.matches,
+      priority: first.priority,
+      actionId: rig.state.p4info.action(ACTIONS.deny.name).id,
+      params: new Map([
+        [ruleId, 11n],
+        [flags, 0n],
+      ]),
+      metadata: Buffer.alloc(0),
+    });
+    const v = rig.send(A.port, frame);
+    assert.deepEqual([v.reason, v.ruleId], ['DENY_RULE', 11]);
+    assert.equal(rig.send(B.port, tcpFrom(B, WEB, 443)).ruleId, 3, 'other agents unaffected');
+  });
+
   it('re-indexes when entries change between packets', () => {
     const rig = new Rig();
     const frame = tcpFrom(A, WEB, 443);

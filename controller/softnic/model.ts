@@ -94,6 +94,10 @@ export interface PacketModelOptions {
   clock?: () => bigint;
 }
 
+const REASON_NAMES: readonly (ReasonName | 'UNKNOWN')[] = Array.from({ length: 256 }, (_, code) =>
+  reasonName(code),
+);
+
 const ROLE_UNKNOWN = 0;
 const ROLE_AGENT = 1;
 const ROLE_UPLINK = 2;
@@ -242,6 +246,15 @@ interface ActionDecoder {
   readonly params: ReadonlyMap<string, number>;
 }
 
+// Frame lengths repeat; converting each once spares the collector a BigInt per packet.
+const LENGTHS: bigint[] = [];
+function lengthAsBigInt(length: number): bigint {
+  if (length > 0xffff) return BigInt(length);
+  let big = LENGTHS[length];
+  if (big === undefined) LENGTHS[length] = big = BigInt(length);
+  return big;
+}
+
 function countInto(cell: CounterCell, bytes: bigint): void {
   cell.packets += 1n;
   cell.bytes += bytes;
@@ -281,9 +294,9 @@ export class PacketModel {
   private readonly denyDigestId: number;
   private readonly packetInIds: readonly number[];
 
-  // Packet-side keys of the ACLs, refilled per packet (dst_addr, protocol, dst_port).
-  private readonly v4Key: [number[], number[], number[]] = [[0], [0], [0]];
-  private readonly v6Key: [Uint32Array, number[], number[]];
+  // Packet-side keys of the ACLs, refilled per packet: dst_addr words, protocol, then dst_port.
+  private readonly v4Key: Uint32Array;
+  private readonly v6Key: Uint32Array;
 
   constructor(
     readonly state: PipelineState,
@@ -298,7 +311,6 @@ export class PacketModel {
     }
     this.clock = options.clock ?? (() => process.hrtime.bigint());
     this.originNs = this.clock();
-    this.v6Key = [this.parsed.ipv6Dst, [0], [0]];
 
     const decoders = this.actionDecoders();
     const compile = (actionId: number, params: ReadonlyMap<number, bigint>): ActionCall => {
@@ -338,6 +350,8 @@ export class PacketModel {
     this.hostRoute = new ExactIndex(this.tables.hostRoute, compile);
     this.sensitiveV4 = new LpmIndex(this.tables.sensitiveV4, compile);
     this.sensitiveV6 = new LpmIndex(this.tables.sensitiveV6, compile);
+    this.v4Key = this.aclV4.newKey();
+    this.v6Key = this.aclV6.newKey();
 
     this.dropCounter = state.counter(COUNTERS.drops.name);
     this.auditCounter = state.counter(COUNTERS.audits.name);
@@ -384,7 +398,7 @@ export class PacketModel {
     const m = this.meta;
     m.reset();
     const length = p.length;
-    const lengthBig = BigInt(length);
+    const lengthBig = lengthAsBigInt(length);
 
     // Parser assignments to metadata.
     m.inPort = ingressPort;
@@ -406,7 +420,7 @@ export class PacketModel {
       m.dstPort = p.dstPort;
     }
 
-    const portHit = this.portMap.lookup(String(m.inPort));
+    const portHit = this.portMap.lookup1(m.inPort);
     this.applyResult(m, this.tables.portMap, portHit, this.portMap.missAction, lengthBig);
 
     if (m.role === ROLE_UNKNOWN) {
@@ -450,7 +464,7 @@ export class PacketModel {
     const allowed = m.verdict === VERDICT_ALLOW;
     const verdict: Verdict = {
       forwarded: allowed && m.outPort !== DROP_PORT,
-      reason: reasonName(m.reason),
+      reason: REASON_NAMES[m.reason] ?? 'UNKNOWN',
       reasonCode: m.reason,
       ruleId: m.ruleId,
       agentId: m.agentId,
@@ -486,7 +500,7 @@ export class PacketModel {
   }
 
   private uplinkPath(p: ParsedFrame, m: Meta, lengthBig: bigint): void {
-    const routeHit = this.hostRoute.lookup(String(p.dstMac));
+    const routeHit = this.hostRoute.lookup1(p.dstMac);
     this.applyResult(m, this.tables.hostRoute, routeHit, this.hostRoute.missAction, lengthBig);
     if (m.verdict === VERDICT_DROP) return;
     m.verdict = VERDICT_ALLOW;
@@ -509,34 +523,34 @@ export class PacketModel {
 
   private agentPath(p: ParsedFrame, m: Meta, length: number, lengthBig: bigint): void {
     m.outPort = m.uplinkPort;
-    const agent = String(m.agentId);
-    const macHit = this.macGuard.lookup(agent + ':' + p.srcMac);
+    const macHit = this.macGuard.lookup2(m.agentId, p.srcMac);
     m.run(macHit ? macHit.action : this.macGuard.missAction);
     if (macHit === undefined) {
       m.fail(Reason.SPOOFED);
     } else if (p.etherType === ETHERTYPE_ARP) {
       m.verdict = VERDICT_ALLOW;
     } else if (p.ipv4Valid) {
-      const guard = this.ipv4Guard.lookup(agent + ':' + p.ipv4Src);
+      const guard = this.ipv4Guard.lookup2(m.agentId, p.ipv4Src);
       m.run(guard ? guard.action : this.ipv4Guard.missAction);
       if (guard === undefined) m.fail(Reason.SPOOFED);
       else {
         const key = this.v4Key;
-        key[0][0] = p.ipv4Dst;
-        key[1][0] = m.protocol;
-        key[2][0] = m.dstPort;
+        key[0] = p.ipv4Dst;
+        key[1] = m.protocol;
+        key[2] = m.dstPort;
         const rule = this.aclV4.lookup(m.agentId, key);
         this.applyResult(m, this.tables.aclV4, rule, this.aclV4.missAction, lengthBig);
       }
     } else if (p.ipv6Valid) {
       const s = p.ipv6Src;
-      const guard = this.ipv6Guard.lookup(agent + ':' + s[0] + '.' + s[1] + '.' + s[2] + '.' + s[3]);
+      const guard = this.ipv6Guard.lookup2(m.agentId, s[0] + '.' + s[1] + '.' + s[2] + '.' + s[3]);
       m.run(guard ? guard.action : this.ipv6Guard.missAction);
       if (guard === undefined) m.fail(Reason.SPOOFED);
       else {
         const key = this.v6Key;
-        key[1][0] = m.protocol;
-        key[2][0] = m.dstPort;
+        key.set(p.ipv6Dst, 0);
+        key[4] = m.protocol;
+        key[5] = m.dstPort;
         const rule = this.aclV6.lookup(m.agentId, key);
         this.applyResult(m, this.tables.aclV6, rule, this.aclV6.missAction, lengthBig);
       }

@@ -1,21 +1,20 @@
 import { strict as assert } from 'assert';
 import { HandleTracker, exactKeyPart, toWords } from './tables';
-import type { StoredEntry } from './state';
-
-const entries = (...sequences: number[]) => sequences.map((sequence) => ({ sequence }) as StoredEntry);
 
 describe('softnic table indexes', () => {
-  it('allocates bmv2 handles: lowest free slot, kept while the entry lives', () => {
+  it('allocates bmv2 handles: lowest free slot, kept while the entry lives and across modify', () => {
     const t = new HandleTracker();
-    let h = t.sync(entries(0, 1, 2));
-    assert.deepEqual([h.get(0), h.get(1), h.get(2)], [0, 1, 2]);
+    const handles = (...sequences: number[]) => sequences.map((s) => t.handle(s));
+    t.update([], [2, 0, 1]);
+    assert.deepEqual(handles(0, 1, 2), [0, 1, 2], 'in insertion order');
     // Entries 0 and 1 deleted, 3 and 4 inserted: they reuse slots 0 and 1, entry 2 keeps slot 2.
-    h = t.sync(entries(2, 3, 4));
-    assert.deepEqual([h.get(2), h.get(3), h.get(4)], [2, 0, 1]);
-    h = t.sync(entries(2, 3, 4, 5));
-    assert.equal(h.get(5), 3);
-    h = t.sync(entries(3, 4, 5, 6));
-    assert.equal(h.get(6), 2, 'the slot entry 2 left');
+    t.update([0, 1], [3, 4]);
+    assert.deepEqual(handles(2, 3, 4), [2, 0, 1]);
+    t.update([], [5]);
+    assert.equal(t.handle(5), 3);
+    // Entry 3 modified (same sequence out and in) keeps its slot; entry 2 deleted frees slot 2.
+    t.update([3, 2], [3, 6]);
+    assert.deepEqual(handles(3, 6), [0, 2]);
   });
 
   it('splits wide values into big-endian words and keys narrow ones as numbers', () => {

@@ -48,25 +48,21 @@ export function exactKeyPart(value: bigint, bitwidth: number): string {
  */
 export class HandleTracker {
   private readonly handleOf = new Map<number, number>();
-  private used: boolean[] = [];
+  private readonly used: boolean[] = [];
   private firstFree = 0;
 
-  /** Updates the allocation to the entries now stored; returns handle by sequence. */
-  sync(entries: Iterable<StoredEntry>): ReadonlyMap<number, number> {
-    const present = new Set<number>();
-    const fresh: number[] = [];
-    for (const e of entries) {
-      present.add(e.sequence);
-      if (!this.handleOf.has(e.sequence)) fresh.push(e.sequence);
+  /** Frees the handles of `removed` sequences and allocates handles to `added` ones. */
+  update(removed: readonly number[], added: readonly number[]): void {
+    const kept = new Set(added);
+    for (const sequence of removed) {
+      const handle = this.handleOf.get(sequence);
+      // A MODIFY shows as the same sequence removed and added: the entry keeps its handle.
+      if (handle === undefined || kept.has(sequence)) continue;
+      this.handleOf.delete(sequence);
+      this.used[handle] = false;
+      if (handle < this.firstFree) this.firstFree = handle;
     }
-    for (const [sequence, handle] of this.handleOf) {
-      if (!present.has(sequence)) {
-        this.handleOf.delete(sequence);
-        this.used[handle] = false;
-        if (handle < this.firstFree) this.firstFree = handle;
-      }
-    }
-    fresh.sort((a, b) => a - b);
+    const fresh = added.filter((sequence) => !this.handleOf.has(sequence)).sort((a, b) => a - b);
     for (const sequence of fresh) {
       const handle = this.firstFree;
       this.used[handle] = true;
@@ -75,20 +71,11 @@ export class HandleTracker {
       while (next < this.used.length && this.used[next]) next++;
       this.firstFree = next;
     }
-    return this.handleOf;
   }
-}
 
-/** An entry's match, compiled to numbers for the ternary/range scan. */
-interface FieldTest {
-  /** Index into the packet's key vector. */
-  readonly slot: number;
-  readonly kind: 'words' | 'range';
-  /** For 'words': value & mask and mask, as big-endian 32-bit words. */
-  readonly value: readonly number[];
-  readonly mask: readonly number[];
-  readonly low: number;
-  readonly high: number;
+  handle(sequence: number): number {
+    return this.handleOf.get(sequence) ?? 0;
+  }
 }
 
 export interface PriorityRule<A> {
@@ -96,70 +83,89 @@ export interface PriorityRule<A> {
   readonly action: A;
   readonly priority: number;
   readonly handle: number;
-  readonly tests: readonly FieldTest[];
 }
 
 /**
- * A key as the packet presents it: one slot per non-partition match field in P4Info order, each
- * a vector of 32-bit words (a range field reads the single word).
+ * How a ternary/range table's key (after the partition field) is laid out as 32-bit words: every
+ * non-range field contributes its big-endian words, compared under a mask (exact: all ones; LPM:
+ * the prefix; ternary: its mask; absent: zero), then every range field one word, compared to
+ * [low, high]. A partition stores its rules as one Uint32Array of (value, mask) pairs followed by
+ * (low, high) pairs, best rule first, so the scan touches contiguous memory.
  */
-export type PacketKey = readonly (Uint32Array | readonly number[])[];
-
-function fullMask(bitwidth: number): number[] {
-  const words = toWords((1n << BigInt(bitwidth)) - 1n, bitwidth);
-  return words;
+interface KeyLayout {
+  /** Per field after the partition: its first word (masked) or range index, and its kind. */
+  readonly fields: readonly { field: MatchFieldInfo; range: boolean; at: number }[];
+  readonly maskedWords: number;
+  readonly ranges: number;
+  readonly stride: number;
 }
 
-function compileTest(slot: number, field: MatchFieldInfo, m: NormalizedFieldMatch): FieldTest | null {
-  switch (m.kind) {
-    case 'RANGE':
-      return { slot, kind: 'range', value: [], mask: [], low: Number(m.value), high: Number(m.high) };
-    case 'TERNARY': {
-      const mask = toWords(m.mask, field.bitwidth);
-      const value = toWords(m.value & m.mask, field.bitwidth);
-      if (mask.every((w) => w === 0)) return null;
-      return { slot, kind: 'words', value, mask, low: 0, high: 0 };
-    }
-    case 'LPM': {
-      if (m.prefixLen === 0) return null;
-      const maskBig = ((1n << BigInt(m.prefixLen)) - 1n) << BigInt(field.bitwidth - m.prefixLen);
-      return {
-        slot,
-        kind: 'words',
-        value: toWords(m.value & maskBig, field.bitwidth),
-        mask: toWords(maskBig, field.bitwidth),
-        low: 0,
-        high: 0,
-      };
-    }
-    case 'EXACT':
-    case 'OPTIONAL':
-      return {
-        slot,
-        kind: 'words',
-        value: toWords(m.value, field.bitwidth),
-        mask: fullMask(field.bitwidth),
-        low: 0,
-        high: 0,
-      };
-  }
-}
-
-function ruleMatches(tests: readonly FieldTest[], key: PacketKey): boolean {
-  for (let t = 0; t < tests.length; t++) {
-    const test = tests[t];
-    const words = key[test.slot];
-    if (test.kind === 'range') {
-      const v = words[words.length - 1];
-      if (v < test.low || v > test.high) return false;
-    } else {
-      const { value, mask } = test;
-      for (let i = 0; i < value.length; i++) {
-        if ((words[i] & mask[i]) >>> 0 !== value[i]) return false;
+function keyLayout(fields: readonly MatchFieldInfo[]): KeyLayout {
+  let maskedWords = 0;
+  let ranges = 0;
+  const out: { field: MatchFieldInfo; range: boolean; at: number }[] = [];
+  for (const field of fields) {
+    if (field.matchType === 'RANGE') {
+      if (field.bitwidth > 32) {
+        throw new PacketModelError(
+          'UNSUPPORTED_TABLE_SHAPE',
+          `range field ${field.name} is wider than 32 bits`,
+        );
       }
+      out.push({ field, range: true, at: ranges++ });
+    } else {
+      out.push({ field, range: false, at: maskedWords });
+      maskedWords += Math.ceil(field.bitwidth / 32);
     }
   }
-  return true;
+  return { fields: out, maskedWords, ranges, stride: 2 * maskedWords + 2 * ranges };
+}
+
+/** Writes one entry's match into `data` at `base` in the layout's form. */
+function encodeRule(layout: KeyLayout, entry: StoredEntry, data: Uint32Array, base: number): void {
+  for (const { field, range, at } of layout.fields) {
+    const m: NormalizedFieldMatch | undefined = entry.matches.get(field.id);
+    if (range) {
+      const i = base + 2 * layout.maskedWords + 2 * at;
+      const max = 2 ** field.bitwidth - 1;
+      data[i] = m?.kind === 'RANGE' ? Number(m.value) : 0;
+      data[i + 1] = m?.kind === 'RANGE' ? Number(m.high) : max;
+      continue;
+    }
+    let value = 0n;
+    let mask = 0n;
+    if (m !== undefined) {
+      switch (m.kind) {
+        case 'TERNARY':
+          mask = m.mask;
+          break;
+        case 'LPM':
+          mask =
+            m.prefixLen === 0
+              ? 0n
+              : ((1n << BigInt(m.prefixLen)) - 1n) << BigInt(field.bitwidth - m.prefixLen);
+          break;
+        case 'EXACT':
+        case 'OPTIONAL':
+          mask = (1n << BigInt(field.bitwidth)) - 1n;
+          break;
+        case 'RANGE':
+          break;
+      }
+      value = m.value & mask;
+    }
+    const values = toWords(value, field.bitwidth);
+    const masks = toWords(mask, field.bitwidth);
+    for (let w = 0; w < values.length; w++) {
+      data[base + 2 * (at + w)] = values[w];
+      data[base + 2 * (at + w) + 1] = masks[w];
+    }
+  }
+}
+
+interface Partition<A> {
+  readonly rules: readonly PriorityRule<A>[];
+  readonly data: Uint32Array;
 }
 
 /**
@@ -169,8 +175,13 @@ function ruleMatches(tests: readonly FieldTest[], key: PacketKey): boolean {
 export class PartitionedPriorityIndex<A> {
   private generation = -1;
   private readonly handles = new HandleTracker();
-  private partitions = new Map<number, PriorityRule<A>[]>();
+  private readonly partitions = new Map<number, Partition<A>>();
+  /** The entries the partitions were built from, by key, and by partition. */
+  private readonly indexed = new Map<string, StoredEntry>();
+  private readonly members = new Map<number, Map<string, StoredEntry>>();
   private defaultAction!: A;
+  private readonly partitionFieldId: number;
+  readonly layout: KeyLayout;
 
   constructor(
     private readonly table: TableState,
@@ -183,50 +194,106 @@ export class PartitionedPriorityIndex<A> {
         `table ${table.info.name} is not partitioned by a narrow exact first field`,
       );
     }
+    this.partitionFieldId = first.id;
+    this.layout = keyLayout(table.info.matchFields.slice(1));
   }
 
+  /** A zeroed key vector for this table: masked words first, then one word per range field. */
+  newKey(): Uint32Array {
+    return new Uint32Array(this.layout.maskedWords + this.layout.ranges);
+  }
+
+  // Re-indexes only the partitions whose entries changed since the last refresh: a write to one
+  // agent's rules costs two passes of map probes over the table, not a rebuild of every partition.
   private refresh(): void {
     if (this.generation === this.table.generation) return;
-    const fields = this.table.info.matchFields;
-    const handleOf = this.handles.sync(this.table.entries.values());
-    const partitions = new Map<number, PriorityRule<A>[]>();
-    for (const entry of this.table.entries.values()) {
-      const partition = entry.matches.get(fields[0].id);
-      // P4Runtime requires exact fields to be present (§9.1.1); an entry without one cannot exist.
-      if (partition === undefined) continue;
-      const tests: FieldTest[] = [];
-      for (let i = 1; i < fields.length; i++) {
-        const m = entry.matches.get(fields[i].id);
-        if (m === undefined) continue;
-        const test = compileTest(i - 1, fields[i], m);
-        if (test !== null) tests.push(test);
-      }
-      const rule: PriorityRule<A> = {
-        entry,
-        action: this.compileAction(entry.actionId, entry.params),
-        priority: entry.priority,
-        handle: handleOf.get(entry.sequence) ?? 0,
-        tests,
-      };
-      const key = Number(partition.value);
-      let list = partitions.get(key);
-      if (list === undefined) partitions.set(key, (list = []));
-      list.push(rule);
+    const entries = this.table.entries;
+    const added: StoredEntry[] = [];
+    const removed: StoredEntry[] = [];
+    for (const entry of entries.values()) {
+      const old = this.indexed.get(entry.key);
+      if (old === entry) continue;
+      if (old !== undefined) removed.push(old);
+      added.push(entry);
     }
-    for (const list of partitions.values())
-      list.sort((a, b) => b.priority - a.priority || a.handle - b.handle);
-    this.partitions = partitions;
+    for (const [key, old] of this.indexed) if (!entries.has(key)) removed.push(old);
+    this.handles.update(
+      removed.map((e) => e.sequence),
+      added.map((e) => e.sequence),
+    );
+
+    const dirty = new Set<number>();
+    for (const old of removed) {
+      const partition = this.partitionOf(old);
+      this.members.get(partition)?.delete(old.key);
+      this.indexed.delete(old.key);
+      dirty.add(partition);
+    }
+    for (const entry of added) {
+      const partition = this.partitionOf(entry);
+      let members = this.members.get(partition);
+      if (members === undefined) this.members.set(partition, (members = new Map()));
+      members.set(entry.key, entry);
+      this.indexed.set(entry.key, entry);
+      dirty.add(partition);
+    }
+    for (const partition of dirty) this.rebuild(partition);
+
     const d = this.table.defaultEntryState;
     this.defaultAction = this.compileAction(d.actionId, d.params);
     this.generation = this.table.generation;
   }
 
-  /** The winning rule for the packet, or undefined on a miss. `key` omits the partition field. */
-  lookup(partition: number, key: PacketKey): PriorityRule<A> | undefined {
+  private rebuild(partition: number): void {
+    const members = this.members.get(partition);
+    if (members === undefined || members.size === 0) {
+      this.members.delete(partition);
+      this.partitions.delete(partition);
+      return;
+    }
+    const rules: PriorityRule<A>[] = [];
+    for (const entry of members.values()) {
+      rules.push({
+        entry,
+        action: this.compileAction(entry.actionId, entry.params),
+        priority: entry.priority,
+        handle: this.handles.handle(entry.sequence),
+      });
+    }
+    rules.sort((a, b) => b.priority - a.priority || a.handle - b.handle);
+    const stride = this.layout.stride;
+    const data = new Uint32Array(rules.length * stride);
+    for (let r = 0; r < rules.length; r++) encodeRule(this.layout, rules[r].entry, data, r * stride);
+    this.partitions.set(partition, { rules, data });
+  }
+
+  // P4Runtime requires exact fields to be present (§9.1.1); NaN keeps a malformed entry out of
+  // every partition a packet can name.
+  private partitionOf(entry: StoredEntry): number {
+    const m = entry.matches.get(this.partitionFieldId);
+    return m === undefined ? NaN : Number(m.value);
+  }
+
+  /** The winning rule for the packet, or undefined on a miss. `key`: see newKey(). */
+  lookup(partition: number, key: Uint32Array): PriorityRule<A> | undefined {
     this.refresh();
-    const list = this.partitions.get(partition);
-    if (list === undefined) return undefined;
-    for (let i = 0; i < list.length; i++) if (ruleMatches(list[i].tests, key)) return list[i];
+    const p = this.partitions.get(partition);
+    if (p === undefined) return undefined;
+    const { maskedWords, ranges, stride } = this.layout;
+    const data = p.data;
+    const count = p.rules.length;
+    const rangeAt = 2 * maskedWords;
+    scan: for (let r = 0, base = 0; r < count; r++, base += stride) {
+      for (let w = 0; w < maskedWords; w++) {
+        if ((key[w] & data[base + 2 * w + 1]) >>> 0 !== data[base + 2 * w]) continue scan;
+      }
+      for (let j = 0; j < ranges; j++) {
+        const v = key[maskedWords + j];
+        const at = base + rangeAt + 2 * j;
+        if (v < data[at] || v > data[at + 1]) continue scan;
+      }
+      return p.rules[r];
+    }
     return undefined;
   }
 
@@ -241,41 +308,71 @@ export interface Hit<A> {
   readonly action: A;
 }
 
-/** An all-exact table: one hash probe per lookup. */
+/** A key field's value as a map key: the number when the field fits a double exactly, else text. */
+export type KeyPart = number | string;
+
+export function keyPart(value: bigint, bitwidth: number): KeyPart {
+  return bitwidth <= 53 ? Number(value) : exactKeyPart(value, bitwidth);
+}
+
+/**
+ * An all-exact table of one or two fields: one hash probe per field, on numbers where the fields
+ * are narrow, so the hot path builds no key strings.
+ */
 export class ExactIndex<A> {
   private generation = -1;
-  private map = new Map<string, Hit<A>>();
+  private root = new Map<KeyPart, Hit<A> | Map<KeyPart, Hit<A>>>();
   private defaultAction!: A;
 
   constructor(
     private readonly table: TableState,
     private readonly compileAction: (actionId: number, params: ReadonlyMap<number, bigint>) => A,
-  ) {}
+  ) {
+    const n = table.info.matchFields.length;
+    if (n < 1 || n > 2 || table.info.matchFields.some((f) => f.matchType !== 'EXACT')) {
+      throw new PacketModelError(
+        'UNSUPPORTED_TABLE_SHAPE',
+        `table ${table.info.name} is not an exact table of one or two fields`,
+      );
+    }
+  }
 
   private refresh(): void {
     if (this.generation === this.table.generation) return;
     const fields = this.table.info.matchFields;
-    const map = new Map<string, Hit<A>>();
+    const root = new Map<KeyPart, Hit<A> | Map<KeyPart, Hit<A>>>();
     for (const entry of this.table.entries.values()) {
-      const parts: string[] = [];
+      const parts: KeyPart[] = [];
       for (const f of fields) {
         const m = entry.matches.get(f.id);
-        if (m === undefined || (m.kind !== 'EXACT' && m.kind !== 'OPTIONAL')) break;
-        parts.push(exactKeyPart(m.value, f.bitwidth));
+        if (m === undefined || m.kind !== 'EXACT') break;
+        parts.push(keyPart(m.value, f.bitwidth));
       }
       if (parts.length !== fields.length) continue;
-      map.set(parts.join(':'), { entry, action: this.compileAction(entry.actionId, entry.params) });
+      const hit: Hit<A> = { entry, action: this.compileAction(entry.actionId, entry.params) };
+      if (parts.length === 1) root.set(parts[0], hit);
+      else {
+        let inner = root.get(parts[0]) as Map<KeyPart, Hit<A>> | undefined;
+        if (inner === undefined) root.set(parts[0], (inner = new Map()));
+        inner.set(parts[1], hit);
+      }
     }
-    this.map = map;
+    this.root = root;
     const d = this.table.defaultEntryState;
     this.defaultAction = this.compileAction(d.actionId, d.params);
     this.generation = this.table.generation;
   }
 
-  /** `key`: the fields' exactKeyPart texts joined by ':'. */
-  lookup(key: string): Hit<A> | undefined {
+  /** Lookup in a one-field table. */
+  lookup1(a: KeyPart): Hit<A> | undefined {
     this.refresh();
-    return this.map.get(key);
+    return this.root.get(a) as Hit<A> | undefined;
+  }
+
+  /** Lookup in a two-field table. */
+  lookup2(a: KeyPart, b: KeyPart): Hit<A> | undefined {
+    this.refresh();
+    return (this.root.get(a) as Map<KeyPart, Hit<A>> | undefined)?.get(b);
   }
 
   get missAction(): A {
