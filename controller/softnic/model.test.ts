@@ -611,6 +611,79 @@ describe('softnic packet model', () => {
     assert.equal(rig.send(B.port, tcpFrom(B, WEB, 443)).ruleId, 3, 'other agents unaffected');
   });
 
+  it('leaves out-of-range register and meter indices alone, as simple_switch does', () => {
+    const rig = new Rig();
+    // Agent 5000 has no sensitive_rx_bytes cell (4096 of them): the tally reads 0, so an exfil limit
+    // of 0 is not exceeded; meter index 4100 is past rate_meter's 4096 cells and reads green.
+    rig.agent(A.port, 5000, 0, 0n);
+    rig.write({
+      table: TABLES.macGuard.name,
+      match: { agent_id: exact(5000n), src_mac: exact(parseMac(A.mac)) },
+      action: ACTIONS.sourceOk.name,
+      params: {},
+    });
+    rig.write({
+      table: TABLES.ipv4Guard.name,
+      match: { agent_id: exact(5000n), src_addr: exact(parseIPv4(A.ip)) },
+      action: ACTIONS.sourceOk.name,
+      params: {},
+    });
+    rig.rule(5000, 1, 'allowRate', { rule_id: 1n, flags: 0n, meter_index: 4100n });
+    const v = rig.send(A.port, tcpFrom(A, WEB, 443));
+    assert.deepEqual([v.forwarded, v.agentId], [true, 5000]);
+    // Bytes from a sensitive source for agent 5000: the write past the end is dropped.
+    rig.write({ table: TABLES.sensitiveV4.name, match: {}, action: ACTIONS.sensitive.name, params: {} });
+    rig.write({
+      table: TABLES.hostRoute.name,
+      match: { dst_mac: exact(0x020000001388n) },
+      action: ACTIONS.toHost.name,
+      params: { port: 1n, agent_id: 5000n },
+    });
+    const reply = ipFrame({
+      srcMac: GATEWAY,
+      dstMac: '02:00:00:00:13:88',
+      src: WEB,
+      dst: A.ip,
+      transport: { proto: 'udp', srcPort: 1, dstPort: 2 },
+    });
+    assert.equal(rig.send(UPLINK, reply).forwarded, true);
+    const tally = rig.state.register(REGISTERS.sensitiveRxBytes.name);
+    assert.equal(tally.length, REGISTERS.sensitiveRxBytes.size);
+    assert.ok(tally.every((cell) => cell === 0n));
+  });
+
+  it('drops frames sent to the drop port and hands frames sent to the CPU port to the controller', () => {
+    const rig = new Rig();
+    rig.rule(A.id, 1, 'allow', { rule_id: 1n, flags: 0n });
+    // The uplink of agent 7 is the CPU port: PI reads the frame's first 8 bytes as packet_in.
+    rig.write({
+      table: TABLES.portMap.name,
+      match: { ingress_port: exact(6n) },
+      action: ACTIONS.agentPort.name,
+      params: {
+        agent_id: BigInt(A.id),
+        uplink_port: BigInt(CPU_PORT),
+        flags: 0n,
+        exfil_limit: NO_EXFIL_LIMIT,
+      },
+    });
+    const frame = tcpFrom(A, WEB, 443);
+    const v = rig.send(6, frame);
+    assert.equal(v.egressPort, CPU_PORT);
+    assert.ok(v.packetIn!.payload.equals(Buffer.from(frame.subarray(8))));
+    const ids = rig.state.p4info.packetMetadata.get(PACKET_METADATA.packetIn.name).metadataByName;
+    // ingress_port is the top 9 bits of the destination MAC 02:00:00:00:00:fe.
+    assert.equal(v.packetIn!.metadata.get(ids.get('ingress_port')!.id), 0x02n << 1n);
+    rig.write({
+      table: TABLES.portMap.name,
+      match: { ingress_port: exact(16n) },
+      action: ACTIONS.agentPort.name,
+      params: { agent_id: BigInt(A.id), uplink_port: 511n, flags: 0n, exfil_limit: NO_EXFIL_LIMIT },
+    });
+    const dropped = rig.send(16, frame);
+    assert.deepEqual([dropped.forwarded, dropped.egressPort, dropped.reason], [false, undefined, 'NONE']);
+  });
+
   it('re-indexes when entries change between packets', () => {
     const rig = new Rig();
     const frame = tcpFrom(A, WEB, 443);
