@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import { COUNTERS, REGISTERS, TABLES } from '../pipeline/contract';
+import type { EntrySpec, RegisterCellSpec } from '../pipeline/entries';
+import { PROFILES } from '../pipeline/profiles';
+import {
+  formatDigestAddress,
+  TelemetryCollector,
+  type CounterCellReading,
+  type CounterReading,
+  type PolicyIndex,
+  type TelemetryRecord,
+  type TelemetrySource,
+} from './collector';
+
+function aclEntry(ruleId: number, dst: bigint): EntrySpec {
+  return {
+    table: TABLES.aclV4.name,
+    match: {
+      agent_id: { kind: 'exact', value: 1n },
+      dst_addr: { kind: 'ternary', value: dst, mask: 0xffffffffn },
+    },
+    priority: 10,
+    action: 'NicguardIngress.allow',
+    params: { rule_id: BigInt(ruleId), flags: 0n },
+  };
+}
+
+/** A device whose counters the test sets by hand. */
+class FakeDevice implements TelemetrySource {
+  acl: CounterReading[] = [];
+  registers = new Map<number, bigint>();
+  quotaDrops = new Map<number, bigint>();
+  written: RegisterCellSpec[] = [];
+  async readDirectCounters(table: string): Promise<readonly CounterReading[]> {
+    return table === TABLES.aclV4.name ? this.acl : [];
+  }
+  async readCounters(counter: string): Promise<readonly CounterCellReading[]> {
+    assert.equal(counter, COUNTERS.quotaDrops.name);
+    return [...this.quotaDrops].map(([index, packets]) => ({ index, packets, bytes: 0n }));
+  }
+  async readRegisters(register: string): Promise<readonly RegisterCellSpec[]> {
+    assert.equal(register, REGISTERS.quotaUsed.name);
+    return [...this.registers].map(([index, value]) => ({ register, index, value }));
+  }
+  async writeRegisters(cells: readonly RegisterCellSpec[]): Promise<void> {
+    this.written.push(...cells);
+    for (const c of cells) this.registers.set(c.index, c.value);
+  }
+}
+
+const POLICY: PolicyIndex = {
+  version: 'v1',
+  rules: [
+    { ruleId: 7, rule: 'llm', agent: 'bot' },
+    { ruleId: 8, rule: 'db', agent: 'bot' },
+  ],
+  agents: [{ name: 'bot', agentId: 1 }],
+  quotaSlots: [
+    { slot: 3, agent: 'bot', rules: ['llm'], budgetBytes: 1000, windowSeconds: 60, enforcement: 'dataplane' },
+  ],
+};
+
+function setup() {
+  const device = new FakeDevice();
+  const appended: TelemetryRecord[] = [];
+  let clock = 1_000_000;
+  const collector = new TelemetryCollector(device, { appendBatch: (r) => appended.push(...r) }, POLICY, {
+    device: 'dpu',
+    profile: PROFILES.softnic,
+    now: () => clock,
+  });
+  return { device, appended, collector, advance: (ms: number) => (clock += ms) };
+}
+
+describe('telemetry collector', () => {
+  it('sums a rule over its entries and samples only rules that moved', async () => {
+    const { device, appended, collector } = setup();
+    device.acl = [
+      { entry: aclEntry(7, 0xcb007100n), counter: { packets: 2n, bytes: 200n } },
+      { entry: aclEntry(7, 0xcb007101n), counter: { packets: 1n, bytes: 50n } },
+      { entry: aclEntry(8, 0x0a140005n), counter: { packets: 0n, bytes: 0n } },
+    ];
+    const first = await collector.collect();
+    assert.equal(first.rulesSeen, 2);
+    assert.equal(appended.length, 1);
+    const sample = appended[0];
+    assert.ok(sample.kind === 'counter_sample');
+    assert.equal(sample.ruleId, '7');
+    assert.equal(sample.ruleName, 'llm');
+    assert.equal(sample.agent, 'bot');
+    assert.equal(sample.packets, 3n);
+    assert.equal(sample.bytes, 250n);
+    assert.equal(sample.policyVersion, 'v1');
+
+    await collector.collect();
+    assert.equal(appended.length, 1, 'nothing moved, nothing appended');
+
+    device.acl[2] = { entry: aclEntry(8, 0x0a140005n), counter: { packets: 4n, bytes: 400n } };
+    await collector.collect();
+    assert.equal(appended.length, 2);
+    assert.ok(
+      appended[1].kind === 'counter_sample' && appended[1].ruleId === '8' && appended[1].bytes === 400n,
+    );
+  });
+
+  it('turns deny digests into denial records with names and formatted addresses', () => {
+    const { appended, collector } = setup();
+    collector.recordDigests([
+      {
+        agent_id: 1n,
+        ip_version: 4n,
+        src_addr: 0x0a000101n,
+        dst_addr: 0xc6336409n,
+        protocol: 6n,
+        src_port: 40000n,
+        dst_port: 22n,
+        rule_id: 0n,
+        reason: 5n,
+        audit: 0n,
+      },
+    ]);
+    const denial = appended[0];
+    assert.ok(denial.kind === 'denial');
+    assert.equal(denial.agent, 'bot');
+    assert.equal(denial.srcIp, '10.0.1.1');
+    assert.equal(denial.dstIp, '198.51.100.9');
+    assert.equal(denial.reason, 'NO_MATCH');
+    assert.equal(denial.ruleId, undefined);
+    assert.equal(denial.audit, false);
+  });
+
+  it('formats IPv6 digest addresses in their shortest form', () => {
+    assert.equal(formatDigestAddress(6n, 0x20010db8000000000000000000000001n), '2001:db8::1');
+    assert.equal(formatDigestAddress(6n, 0xfd000000000100000000000000000000n), 'fd00:0:1::');
+  });
+
+  it('closes a quota window when due: records use and drops, then zeroes the register', async () => {
+    const { device, appended, collector, advance } = setup();
+    device.registers.set(3, 900n);
+    device.quotaDrops.set(3, 5n);
+    assert.deepEqual(await collector.closeQuotaWindows(), [], 'not due yet');
+    advance(60_000);
+    assert.deepEqual(await collector.closeQuotaWindows(), [3]);
+    const window = appended[0];
+    assert.ok(window.kind === 'quota_window');
+    assert.equal(window.bytesUsed, 900n);
+    assert.equal(window.drops, 5n);
+    assert.equal(window.exhausted, true);
+    assert.equal(window.ruleId, '7');
+    assert.equal(window.windowEnd - window.windowStart, 60_000);
+    assert.deepEqual(device.written, [{ register: REGISTERS.quotaUsed.name, index: 3, value: 0n }]);
+    // The next window counts drops from where the last one ended.
+    advance(60_000);
+    await collector.closeQuotaWindows();
+    const next = appended[1];
+    assert.ok(
+      next.kind === 'quota_window' && next.drops === 0n && next.exhausted === false && next.bytesUsed === 0n,
+    );
+  });
+});

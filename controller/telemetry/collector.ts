@@ -1,0 +1,290 @@
+// Telemetry: what the device counted, turned into evidence. Every interval the collector reads the
+// ACL entries' direct counters (and the drop/audit counters and quota registers where the profile
+// has registers), sums them per rule, and appends one counter sample per rule that moved; the
+// evidence log turns absolute readings into deltas, correct across resets. Deny digests become
+// denial records (best effort: digests may be lost, the counters are the record of truth). Quota
+// windows are closed on schedule: the used bytes are recorded and the register zeroed.
+//
+// The collector speaks to the device through TelemetrySource and to the log through
+// EvidenceSink, so it knows neither gRPC nor SQLite; the policy enters only as the compiled index
+// that names rule ids and agent ids.
+
+import { reasonName, COUNTERS, REGISTERS, TABLES } from '../pipeline/contract';
+import type { EntrySpec, RegisterCellSpec } from '../pipeline/entries';
+import type { TargetProfile } from '../pipeline/profiles';
+import { formatIPv4, formatIPv6 } from '../p4runtime/values';
+
+export interface CounterReading {
+  readonly entry: EntrySpec;
+  readonly counter?: { readonly packets: bigint; readonly bytes: bigint };
+}
+
+export interface CounterCellReading {
+  readonly index: number;
+  readonly packets: bigint;
+  readonly bytes: bigint;
+}
+
+/** The reads the collector needs; the P4Runtime client provides them. */
+export interface TelemetrySource {
+  readDirectCounters(table: string): Promise<readonly CounterReading[]>;
+  readCounters(counter: string): Promise<readonly CounterCellReading[]>;
+  readRegisters(register: string): Promise<readonly RegisterCellSpec[]>;
+  writeRegisters(cells: readonly RegisterCellSpec[]): Promise<void>;
+}
+
+/** Records the collector appends; shapes are the evidence store's. */
+export type TelemetryRecord =
+  | {
+      kind: 'counter_sample';
+      time: number;
+      device: string;
+      table: string;
+      ruleId: string;
+      ruleName?: string;
+      agent?: string;
+      policyVersion: string;
+      packets: bigint;
+      bytes: bigint;
+      epoch?: string;
+    }
+  | {
+      kind: 'denial';
+      time: number;
+      device: string;
+      agent: string;
+      srcIp: string;
+      dstIp: string;
+      srcPort: number;
+      dstPort: number;
+      protocol: number;
+      ruleId?: string;
+      reason: string;
+      audit: boolean;
+      policyVersion?: string;
+    }
+  | {
+      kind: 'quota_window';
+      time: number;
+      device: string;
+      slot: number;
+      ruleId: string;
+      agent?: string;
+      policyVersion: string;
+      windowStart: number;
+      windowEnd: number;
+      bytesUsed: bigint;
+      quotaBytes?: bigint;
+      drops: bigint;
+      exhausted: boolean;
+    };
+
+export interface EvidenceSink {
+  appendBatch(records: readonly TelemetryRecord[]): unknown;
+}
+
+/** What the collector needs to know of the policy in force: names for ids, quota windows. */
+export interface PolicyIndex {
+  readonly version: string;
+  readonly rules: readonly { readonly ruleId: number; readonly rule: string; readonly agent: string }[];
+  readonly agents: readonly { readonly name: string; readonly agentId: number }[];
+  readonly quotaSlots: readonly {
+    readonly slot: number;
+    readonly agent: string;
+    readonly rules: readonly string[];
+    readonly budgetBytes: number;
+    readonly windowSeconds: number;
+    readonly enforcement: 'dataplane' | 'controller';
+  }[];
+}
+
+export interface CollectorOptions {
+  readonly device: string;
+  readonly profile: TargetProfile;
+  /** Milliseconds since the epoch; injectable so tests and scenarios control windows. */
+  readonly now?: () => number;
+  /** Changes when the device's counters restart from zero (e.g. the pipeline cookie + connect count). */
+  readonly epoch?: () => string;
+}
+
+export interface CollectResult {
+  readonly samples: number;
+  readonly rulesSeen: number;
+  readonly durationMs: number;
+}
+
+const ACL_TABLES = [TABLES.aclV4.name, TABLES.aclV6.name];
+
+interface RuleTotal {
+  packets: bigint;
+  bytes: bigint;
+}
+
+function ruleIdOf(entry: EntrySpec): number | undefined {
+  const id = entry.params.rule_id;
+  return id === undefined ? undefined : Number(id);
+}
+
+/** A digest carries addresses as 128 bits whatever the family; the IP version says which. */
+export function formatDigestAddress(version: bigint, value: bigint): string {
+  return version === 4n ? formatIPv4(value & 0xffffffffn) : formatIPv6(value);
+}
+
+export class TelemetryCollector {
+  private policy: PolicyIndex;
+  private ruleNames = new Map<number, { rule: string; agent: string }>();
+  private agentNames = new Map<number, string>();
+  private readonly last = new Map<string, RuleTotal>();
+  private readonly windowStart = new Map<number, number>();
+  private readonly now: () => number;
+
+  constructor(
+    private readonly source: TelemetrySource,
+    private readonly sink: EvidenceSink,
+    policy: PolicyIndex,
+    private readonly options: CollectorOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.policy = policy;
+    this.setPolicy(policy);
+  }
+
+  /** A new policy version is in force: rule and agent names follow it; quota windows keep running. */
+  setPolicy(policy: PolicyIndex): void {
+    this.policy = policy;
+    this.ruleNames = new Map(policy.rules.map((r) => [r.ruleId, { rule: r.rule, agent: r.agent }]));
+    this.agentNames = new Map(policy.agents.map((a) => [a.agentId, a.name]));
+    const start = this.now();
+    for (const slot of policy.quotaSlots)
+      if (!this.windowStart.has(slot.slot)) this.windowStart.set(slot.slot, start);
+  }
+
+  /** Reads every ACL entry's counter and appends one sample per rule whose totals moved. */
+  async collect(): Promise<CollectResult> {
+    const started = Date.now();
+    const time = this.now();
+    const epoch = this.options.epoch?.();
+    const records: TelemetryRecord[] = [];
+    let rulesSeen = 0;
+    for (const table of ACL_TABLES) {
+      const totals = new Map<number, RuleTotal>();
+      for (const reading of await this.source.readDirectCounters(table)) {
+        const ruleId = ruleIdOf(reading.entry);
+        if (ruleId === undefined || !reading.counter) continue;
+        const total = totals.get(ruleId) ?? { packets: 0n, bytes: 0n };
+        total.packets += reading.counter.packets;
+        total.bytes += reading.counter.bytes;
+        totals.set(ruleId, total);
+      }
+      rulesSeen += totals.size;
+      for (const [ruleId, total] of totals) {
+        const key = `${table}|${ruleId}|${epoch ?? ''}`;
+        const previous = this.last.get(key);
+        if (previous && previous.packets === total.packets && previous.bytes === total.bytes) continue;
+        if (!previous && total.packets === 0n) {
+          this.last.set(key, total);
+          continue;
+        }
+        this.last.set(key, total);
+        const names = this.ruleNames.get(ruleId);
+        records.push({
+          kind: 'counter_sample',
+          time,
+          device: this.options.device,
+          table,
+          ruleId: String(ruleId),
+          ...(names ? { ruleName: names.rule, agent: names.agent } : {}),
+          policyVersion: this.policy.version,
+          packets: total.packets,
+          bytes: total.bytes,
+          ...(epoch !== undefined ? { epoch } : {}),
+        });
+      }
+    }
+    if (records.length > 0) this.sink.appendBatch(records);
+    return { samples: records.length, rulesSeen, durationMs: Date.now() - started };
+  }
+
+  /** Turns a deny digest (members as the P4 program's deny_digest_t) into a denial record. */
+  denialFromDigest(data: Readonly<Record<string, bigint>>): TelemetryRecord {
+    const ruleId = Number(data.rule_id ?? 0n);
+    const agentId = Number(data.agent_id ?? 0n);
+    const version = data.ip_version ?? 4n;
+    return {
+      kind: 'denial',
+      time: this.now(),
+      device: this.options.device,
+      agent: this.agentNames.get(agentId) ?? `agent-id-${agentId}`,
+      srcIp: formatDigestAddress(version, data.src_addr ?? 0n),
+      dstIp: formatDigestAddress(version, data.dst_addr ?? 0n),
+      srcPort: Number(data.src_port ?? 0n),
+      dstPort: Number(data.dst_port ?? 0n),
+      protocol: Number(data.protocol ?? 0n),
+      ...(ruleId !== 0 ? { ruleId: String(ruleId) } : {}),
+      reason: reasonName(Number(data.reason ?? 0n)),
+      audit: (data.audit ?? 0n) !== 0n,
+      policyVersion: this.policy.version,
+    };
+  }
+
+  /** Appends the denials of one digest list. */
+  recordDigests(data: readonly Readonly<Record<string, bigint>>[]): number {
+    const records = data.map((d) => this.denialFromDigest(d));
+    if (records.length > 0) this.sink.appendBatch(records);
+    return records.length;
+  }
+
+  /**
+   * Closes every data-plane quota window that has run its length: records the bytes used and the
+   * drops of the window, then zeroes the slot's register so the next window starts empty. Returns
+   * the slots closed.
+   */
+  async closeQuotaWindows(force = false): Promise<number[]> {
+    if (!this.options.profile.registers) return [];
+    const time = this.now();
+    const due = this.policy.quotaSlots.filter(
+      (q) =>
+        q.enforcement === 'dataplane' &&
+        (force || time - (this.windowStart.get(q.slot) ?? time) >= q.windowSeconds * 1000),
+    );
+    if (due.length === 0) return [];
+    const used = new Map(
+      (await this.source.readRegisters(REGISTERS.quotaUsed.name)).map((c) => [c.index, c.value]),
+    );
+    const drops = new Map(
+      (await this.source.readCounters(COUNTERS.quotaDrops.name)).map((c) => [c.index, c.packets]),
+    );
+    const records: TelemetryRecord[] = [];
+    for (const quota of due) {
+      const bytesUsed = used.get(quota.slot) ?? 0n;
+      const dropped = drops.get(quota.slot) ?? 0n;
+      const dropsKey = `drops|${quota.slot}`;
+      const dropsBefore = this.last.get(dropsKey)?.packets ?? 0n;
+      this.last.set(dropsKey, { packets: dropped, bytes: 0n });
+      const ruleId =
+        this.policy.rules.find((r) => r.agent === quota.agent && quota.rules.includes(r.rule))?.ruleId ?? 0;
+      records.push({
+        kind: 'quota_window',
+        time,
+        device: this.options.device,
+        slot: quota.slot,
+        ruleId: String(ruleId),
+        agent: quota.agent,
+        policyVersion: this.policy.version,
+        windowStart: this.windowStart.get(quota.slot) ?? time,
+        windowEnd: time,
+        bytesUsed,
+        quotaBytes: BigInt(quota.budgetBytes),
+        drops: dropped >= dropsBefore ? dropped - dropsBefore : dropped,
+        exhausted: dropped > dropsBefore,
+      });
+      this.windowStart.set(quota.slot, time);
+    }
+    // Record first, then reset: a crash in between repeats a window record, never loses one.
+    this.sink.appendBatch(records);
+    await this.source.writeRegisters(
+      due.map((q) => ({ register: REGISTERS.quotaUsed.name, index: q.slot, value: 0n })),
+    );
+    return due.map((q) => q.slot);
+  }
+}
