@@ -8,7 +8,7 @@ import { PROFILES } from '../pipeline/profiles';
 import { ETH_IPV4, ETH_IPV6, evaluatePolicy } from '../policy/evaluate';
 import { loadPolicySources } from '../policy/load';
 import { FqdnResolution, PolicySet } from '../policy/model';
-import { agentDef, packetArb, policyArb } from './arbitraries';
+import { agentDef, packetArb, policyArb, policyEditArb } from './arbitraries';
 import { CompileError, compilePolicy, compiledToJson, rateMeter, tableCapacity } from './compile';
 import { evaluateEntries, groupByTable } from './entryEval';
 import { decodeProvenance } from './metadata';
@@ -90,6 +90,20 @@ describe('compilePolicy against the policy semantics', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('produces the same output when reusing the previous compile’s entries', () => {
+    for (const profile of [PROFILES.bmv2, PROFILES['bluefield-dpl']]) {
+      fc.assert(
+        fc.property(policyEditArb, ([before, after]) => {
+          const old = compilePolicy(before, profile);
+          const plain = compilePolicy(after, profile, { previous: old.allocation });
+          const reusing = compilePolicy(after, profile, { previous: old.allocation, reuse: old });
+          assert.deepEqual(compiledToJson(reusing), compiledToJson(plain));
+        }),
+        { numRuns: 100 },
+      );
+    }
   });
 
   it('is deterministic and keeps ids and priorities across an unchanged recompile', () => {

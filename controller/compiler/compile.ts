@@ -36,7 +36,7 @@ import {
   parseMac,
   prefixMask,
 } from '../policy/addr';
-import { canonicalJson, policyVersion } from '../policy/canonical';
+import { policyVersion } from '../policy/canonical';
 import {
   DestinationChunk,
   PortSpace,
@@ -63,6 +63,11 @@ export interface CompileOptions {
   readonly resolutions?: readonly FqdnResolution[];
   /** The allocation of the compile this one replaces, so that ids and priorities stay put. */
   readonly previous?: Allocation;
+  /**
+   * The compile this one replaces: entries of (agent, rule) pairs that did not change are taken
+   * from it as the same objects, which makes planning against its installed entries cheap.
+   */
+  readonly reuse?: CompiledPolicy;
   /** Refuse (throw) when the result does not fit the device. Default true. */
   readonly checkCapacity?: boolean;
   /** For controller-enforced quotas: how often the controller reads the counters. Default 1 s. */
@@ -79,6 +84,8 @@ export interface Allocation {
   readonly priorities: Readonly<Record<string, number>>;
   /** rule → digest of what the rule compiles from (8 hex digits) */
   readonly ruleDigests: Readonly<Record<string, string>>;
+  /** rule → digest of what decides the rule's match keys only (8 hex digits) */
+  readonly ruleMatchDigests: Readonly<Record<string, string>>;
   /** quota key (`agent/rule:name` or `agent/destination:name`) → slot */
   readonly quotaSlots: Readonly<Record<string, number>>;
   /** meter key (`agent/rate:rule` or `agent/overshoot:rule:quota key`) → meter index */
@@ -148,6 +155,8 @@ export interface CompiledPolicy {
   readonly warnings: readonly CompileWarning[];
   /** Empty unless compiled with checkCapacity: false. */
   readonly capacityIssues: readonly CapacityIssue[];
+  /** Entries per (agent, rule), for `reuse` by the next compile. Not part of the JSON form. */
+  readonly pairs: ReadonlyMap<string, { readonly signature: string; readonly entries: readonly EntrySpec[] }>;
 }
 
 export const CompileErrorCode = { CAPACITY: 'CAPACITY', INVALID_POLICY: 'INVALID_POLICY' } as const;
@@ -252,6 +261,16 @@ interface KeyPart {
   readonly protocol?: number;
   readonly low?: number;
   readonly high?: number;
+  /** The same, as match fields shared by every entry that uses them. */
+  readonly fields: Readonly<Record<string, FieldValue>>;
+}
+
+function keyPart(protocol?: number, low?: number, high?: number): KeyPart {
+  const fields: Record<string, FieldValue> = {};
+  if (protocol !== undefined) fields.protocol = { kind: 'ternary', value: BigInt(protocol), mask: 0xffn };
+  if (low !== undefined && high !== undefined)
+    fields.dst_port = { kind: 'range', low: BigInt(low), high: BigInt(high) };
+  return { protocol, low, high, fields };
 }
 
 const ICMP_V4 = 1;
@@ -261,17 +280,17 @@ const UDP = 17;
 
 /** The disjoint (protocol, port range) keys of a port space, for one address family. */
 function portKeys(space: PortSpace, family: 4 | 6): KeyPart[] {
-  if (space.any) return [{}];
+  if (space.any) return [keyPart()];
   const out: KeyPart[] = [];
-  if (space.icmp) out.push({ protocol: family === 4 ? ICMP_V4 : ICMP_V6 });
+  if (space.icmp) out.push(keyPart(family === 4 ? ICMP_V4 : ICMP_V6));
   for (const [protocol, ranges] of [
     [TCP, space.tcp],
     [UDP, space.udp],
   ] as const) {
     for (const range of ranges) {
       // The full range is a don't-care: it also matches packets whose ports were not parsed (0).
-      if (range.low === 0 && range.high === 65535) out.push({ protocol });
-      else out.push({ protocol, low: range.low, high: range.high });
+      if (range.low === 0 && range.high === 65535) out.push(keyPart(protocol));
+      else out.push(keyPart(protocol, range.low, range.high));
     }
   }
   return out;
@@ -283,7 +302,9 @@ interface RuleShape {
   readonly keys4: readonly KeyPart[];
   readonly keys6: readonly KeyPart[];
   readonly digest: number;
+  readonly matchDigest: number;
   readonly flags: number;
+  readonly metadata: Uint8Array;
 }
 
 function invalid(message: string): never {
@@ -316,6 +337,9 @@ export function compilePolicy(
   const slots = new StickyIds(previous?.quotaSlots ?? {}, QUOTA_SLOT_LIMIT);
   const meterIds = new StickyIds(previous?.meters ?? {}, METER_LIMIT);
 
+  const meta = (kind: ProvenanceKindName, digest: number, name: string) =>
+    encodeProvenance(kind, digest, name);
+
   // ---- rule shapes, once per rule whatever the number of agents it applies to
   const shapes: RuleShape[] = policy.rules.map((rule) => {
     for (const name of [
@@ -334,17 +358,41 @@ export function compilePolicy(
       (n) => resolutionByName.get(n)?.addresses ?? [],
     );
     const ports = portSpace(rule.ports);
-    const { location: _l, ...content } = rule;
+    // Fixed field order instead of canonical JSON: this runs once per rule and must stay cheap.
     const digest = fnv1a(
-      canonicalJson({
-        rule: content,
-        destinations: used.map((d) => (d ? { ...d, location: undefined } : null)),
+      JSON.stringify([
+        rule.name,
+        rule.agents,
+        rule.groups,
+        rule.destinations,
+        rule.cidrs,
+        rule.fqdns,
+        rule.ports,
+        rule.action,
+        rule.trusted,
+        rule.mode,
+        rule.quota ?? null,
+        rule.rateBytesPerSecond ?? null,
+        used.map((d) => (d ? [d.cidrs, d.fqdns, d.sensitive, d.quota ?? null] : null)),
         dnsAnswers,
-      }),
+      ]),
     );
     const flags = (rule.trusted ? RuleFlag.TRUSTED : 0) | (rule.mode === 'audit' ? RuleFlag.AUDIT : 0);
+    const matchDigest = fnv1a(
+      JSON.stringify([
+        rule.cidrs,
+        rule.fqdns,
+        rule.ports,
+        rule.destinations,
+        used.map((d) => (d ? [d.cidrs, d.fqdns, d.quota !== undefined] : null)),
+        dnsAnswers,
+        rule.action === 'allow' && rule.quota === undefined,
+      ]),
+    );
     return {
       rule,
+      matchDigest,
+      metadata: meta('rule', digest, rule.name),
       chunks: destinationChunks(rule, destinations, resolutionByName),
       keys4: portKeys(ports, 4),
       keys6: portKeys(ports, 6),
@@ -353,7 +401,11 @@ export function compilePolicy(
     };
   });
   const ruleDigests: Record<string, string> = {};
-  for (const shape of shapes) ruleDigests[shape.rule.name] = shape.digest.toString(16).padStart(8, '0');
+  const ruleMatchDigests: Record<string, string> = {};
+  for (const shape of shapes) {
+    ruleDigests[shape.rule.name] = shape.digest.toString(16).padStart(8, '0');
+    ruleMatchDigests[shape.rule.name] = shape.matchDigest.toString(16).padStart(8, '0');
+  }
 
   const entries: EntrySpec[] = [];
   const meters: MeterConfigSpec[] = [];
@@ -361,9 +413,7 @@ export function compilePolicy(
   const ruleIndex: RuleIndexEntry[] = [];
   const agentIndex: AgentIndexEntry[] = [];
   const priorities: Record<string, number> = {};
-  const meta = (kind: ProvenanceKindName, digest: number, name: string) =>
-    encodeProvenance(kind, digest, name);
-
+  const pairs = new Map<string, { signature: string; entries: readonly EntrySpec[] }>();
   const uplinkDigest = fnv1a(String(policy.uplinkPort));
   if (!Number.isInteger(policy.uplinkPort) || policy.uplinkPort < 0 || policy.uplinkPort >= 2 ** PORT_BITS) {
     invalid(`uplink port ${policy.uplinkPort} is not a ${PORT_BITS}-bit port number`);
@@ -385,7 +435,17 @@ export function compilePolicy(
     ) {
       invalid(`agent "${agent.name}": port ${agent.port} is reserved or not a port number`);
     }
-    const digest = fnv1a(canonicalJson({ ...agent, location: undefined }));
+    const digest = fnv1a(
+      JSON.stringify([
+        agent.name,
+        agent.port,
+        agent.mac,
+        agent.ipv4,
+        agent.ipv6,
+        agent.mode,
+        agent.exfiltrationThreshold ?? null,
+      ]),
+    );
     const m = meta('agent', digest, agent.name);
     const threshold = agentExfiltrationThreshold(policy, agent);
     const exfilLimit = threshold === undefined ? NO_EXFIL_LIMIT : BigInt(threshold);
@@ -467,14 +527,22 @@ export function compilePolicy(
   // ---- ACLs
   policy.agents.forEach((agent, a) => {
     const agentId = BigInt(agentIdOf[a]);
+    const agentField = exact(agentId);
     const ruleList = index.rulesOfAgent[a];
     const pairKey = (r: number) => `${agent.name}/${policy.rules[r].name}`;
-    // On a target without MODIFY, a changed rule moves to a new priority, so that its new entries
-    // have new keys and go in before the old ones leave, instead of a delete-then-insert gap.
-    const rebandChanged = !profile.modifyEntries && previous !== undefined;
     const prior = ruleList.map((r) => {
       const name = policy.rules[r].name;
-      if (rebandChanged && previous.ruleDigests[name] !== ruleDigests[name]) return undefined;
+      if (previous) {
+        // A rule whose match keys change moves to a new priority: its new entries never share a
+        // priority with its old ones while both are installed, so no two overlapping entries of
+        // an agent are ever tied. On a target without MODIFY, any change moves it, so that new
+        // entries go in before old ones leave instead of a delete-then-insert gap.
+        const keysMoved =
+          previous.ruleMatchDigests?.[name] !== undefined &&
+          previous.ruleMatchDigests[name] !== ruleMatchDigests[name];
+        const contentMoved = !profile.modifyEntries && previous.ruleDigests[name] !== ruleDigests[name];
+        if (keysMoved || contentMoved) return undefined;
+      }
       return previous?.priorities[pairKey(r)];
     });
     const assigned = allocatePriorities(prior);
@@ -485,8 +553,9 @@ export function compilePolicy(
       const priority = assigned[k];
       priorities[key] = priority;
       const ruleId = ruleIds.id(key);
-      const m = meta('rule', shape.digest, rule.name);
-      let count = 0;
+      const m = shape.metadata;
+      const built: { chunk: DestinationChunk; action: string; params: Record<string, bigint> }[] = [];
+      let signature = `${shape.digest}|${priority}|${ruleId}|${agentIdOf[a]}|${profile.name}`;
       const rateMeterIndex =
         rule.action === 'allow' && rule.rateBytesPerSecond !== undefined
           ? meterIds.id(`${agent.name}/rate:${rule.name}`)
@@ -541,26 +610,36 @@ export function compilePolicy(
             params = { ...params, meter_index: BigInt(rateMeterIndex) };
           }
         }
-        for (const [family, prefixes, keys] of [
-          [4, chunk.v4, shape.keys4],
-          [6, chunk.v6, shape.keys6],
-        ] as const) {
-          const table = family === 4 ? TABLES.aclV4.name : TABLES.aclV6.name;
-          for (const prefix of prefixes) {
-            const dst = ternaryPrefix(prefix);
-            for (const part of keys) {
-              const match: Record<string, FieldValue> = { agent_id: exact(agentId) };
-              if (dst) match.dst_addr = dst;
-              if (part.protocol !== undefined)
-                match.protocol = { kind: 'ternary', value: BigInt(part.protocol), mask: 0xffn };
-              if (part.low !== undefined)
-                match.dst_port = { kind: 'range', low: BigInt(part.low), high: BigInt(part.high as number) };
-              entries.push({ table, match, priority, action, params, metadata: m });
-              count++;
+        built.push({ chunk, action, params });
+        signature += `|${action}:${params.quota_slot ?? ''}:${params.meter_index ?? ''}`;
+      }
+      // An unchanged pair gets the previous compile's very entry objects: the planner then knows
+      // them by identity and only the pairs that changed cost anything to compare.
+      const reused = options.reuse?.pairs.get(key);
+      let pairEntries: EntrySpec[];
+      if (reused && reused.signature === signature) pairEntries = reused.entries as EntrySpec[];
+      else {
+        pairEntries = [];
+        for (const { chunk, action, params } of built) {
+          for (const [family, prefixes, keys] of [
+            [4, chunk.v4, shape.keys4],
+            [6, chunk.v6, shape.keys6],
+          ] as const) {
+            const table = family === 4 ? TABLES.aclV4.name : TABLES.aclV6.name;
+            for (const prefix of prefixes) {
+              const dst = ternaryPrefix(prefix);
+              for (const part of keys) {
+                const match: Record<string, FieldValue> = { agent_id: agentField, ...part.fields };
+                if (dst) match.dst_addr = dst;
+                pairEntries.push({ table, match, priority, action, params, metadata: m });
+              }
             }
           }
         }
       }
+      pairs.set(key, { signature, entries: pairEntries });
+      for (const entry of pairEntries) entries.push(entry);
+      const count = pairEntries.length;
       ruleIndex.push({
         ruleId,
         rule: rule.name,
@@ -589,11 +668,13 @@ export function compilePolicy(
       ruleIds: ruleIds.record(),
       priorities,
       ruleDigests,
+      ruleMatchDigests,
       quotaSlots: slots.record(),
       meters: meterIds.record(),
     },
     warnings,
     capacityIssues: [],
+    pairs,
   };
   const issues = capacityIssues(compiled, profile, {
     agentIds: agentIds.max,

@@ -34,7 +34,10 @@ export function fnv1a(text: string): number {
 }
 
 export function encodeProvenance(kind: ProvenanceKindName, digest: number, name: string): Uint8Array {
-  const nameBytes = Buffer.from(name, 'utf8');
+  // Names are ASCII by the schema; the general encoder is only needed for directly built policies.
+  let ascii = true;
+  for (let i = 0; i < name.length && ascii; i++) ascii = name.charCodeAt(i) < 0x80;
+  const nameBytes = ascii ? Uint8Array.from(name, (c) => c.charCodeAt(0)) : Buffer.from(name, 'utf8');
   const out = new Uint8Array(6 + nameBytes.length);
   out[0] = METADATA_FORMAT;
   out[1] = ProvenanceKind[kind];

@@ -79,7 +79,7 @@ function shuffled<T>(items: readonly T[], seed: number): T[] {
 }
 
 const compileFor = (policy: PolicySet, profile: TargetProfile, previous?: CompiledPolicy) =>
-  compilePolicy(policy, profile, previous ? { previous: previous.allocation } : {});
+  compilePolicy(policy, profile, previous ? { previous: previous.allocation, reuse: previous } : {});
 
 const deviceOf = (compiled: CompiledPolicy): DeviceState => ({
   entries: compiled.entries,

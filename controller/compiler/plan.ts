@@ -136,10 +136,22 @@ function sameEffect(a: EntrySpec, b: EntrySpec): boolean {
   return sameContent({ ...a, metadata: undefined }, { ...b, metadata: undefined });
 }
 
+// Entry specs are immutable, so an entry's key is computed once: the installed state a controller
+// plans against is the same objects from one plan to the next, and only new entries cost a key.
+const keyCache = new WeakMap<EntrySpec, string>();
+function keyOf(entry: EntrySpec): string {
+  let key = keyCache.get(entry);
+  if (key === undefined) {
+    key = entryKey(entry);
+    keyCache.set(entry, key);
+  }
+  return key;
+}
+
 function indexByKey(entries: readonly EntrySpec[], what: string): Map<string, EntrySpec> {
   const map = new Map<string, EntrySpec>();
   for (const entry of entries) {
-    const key = entryKey(entry);
+    const key = keyOf(entry);
     if (map.has(key) && what === 'desired')
       throw new PlanError('DUPLICATE_KEY', `two desired entries share the key ${key}`);
     map.set(key, entry);
@@ -250,18 +262,27 @@ export function planChange(
     if (next.table === TABLES.portMap.name && !have.has(key)) portChanges.push({ key, next });
   }
 
-  // On a target without MODIFY, an ACL entry that changes in place forces its agent off its port.
+  // Two cases take an agent off its port while its ACL entries are swapped: on a target without
+  // MODIFY, an entry that changes in place (delete, then insert); and an entry coming in at a
+  // priority that an outgoing entry of the same agent and table also has, which would leave two
+  // entries tied while both are installed (the compiler avoids both when it has the previous
+  // allocation; they remain possible without it, or against drift).
   const detached = new Set<number>();
-  if (!modifyOk) {
-    for (const [key, next] of want) {
-      const old = have.get(key);
-      if (old && ACL_TABLES.has(next.table) && !same(old, next)) {
-        const id = agentOf(next);
-        if (id !== undefined && live.has(id)) detached.add(id);
-      }
-    }
-    for (const id of detached) live.delete(id);
+  const leaving = new Set<string>();
+  for (const [key, old] of have) {
+    if (ACL_TABLES.has(old.table) && !want.has(key))
+      leaving.add(`${old.table}|${agentOf(old)}|${old.priority}`);
   }
+  for (const [key, next] of want) {
+    if (!ACL_TABLES.has(next.table)) continue;
+    const id = agentOf(next);
+    if (id === undefined || !live.has(id)) continue;
+    const old = have.get(key);
+    const tied = !old && leaving.has(`${next.table}|${id}|${next.priority}`);
+    const inPlace = !modifyOk && old !== undefined && old !== next && !same(old, next);
+    if (tied || inPlace) detached.add(id);
+  }
+  for (const id of detached) live.delete(id);
 
   const handledPorts = new Set<string>();
   for (const change of portChanges) {
@@ -304,7 +325,7 @@ export function planChange(
   for (const [key, old] of have) {
     if (old.table === TABLES.portMap.name) continue;
     const next = want.get(key);
-    if (next && same(old, next)) continue;
+    if (next && (next === old || same(old, next))) continue;
     if (!next && !decodeProvenance(old.metadata)) drift.push(old);
     if (ACL_TABLES.has(old.table)) {
       if (!next) stage.aclOut.push(remove(old));

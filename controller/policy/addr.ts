@@ -26,8 +26,28 @@ function bytesToBigint(bytes: number[]): bigint {
   return value;
 }
 
+// Policies repeat the same few thousand spellings many times over; parsing through ipaddr.js is
+// the compiler's largest cost without this. Bounded so a long-lived process cannot grow it forever.
+const MEMO_LIMIT = 100_000;
+const addressMemo = new Map<string, Address | null>();
+const cidrMemo = new Map<string, CidrResult>();
+
+function memo<T>(map: Map<string, T>, key: string, compute: () => T): T {
+  const hit = map.get(key);
+  if (hit !== undefined || map.has(key)) return hit as T;
+  if (map.size >= MEMO_LIMIT) map.clear();
+  const value = compute();
+  map.set(key, value);
+  return value;
+}
+
 /** Parses one IPv4 or IPv6 address; null unless it is in a canonical, unambiguous spelling. */
 export function parseAddress(text: string, family?: Family): Address | null {
+  const parsed = memo(addressMemo, text, () => parseAddressUncached(text));
+  return parsed && family !== undefined && parsed.family !== family ? null : parsed;
+}
+
+function parseAddressUncached(text: string, family?: Family): Address | null {
   if (family !== 6 && ipaddr.IPv4.isValidFourPartDecimal(text)) {
     return { family: 4, value: bytesToBigint(ipaddr.IPv4.parse(text).toByteArray()) };
   }
@@ -56,6 +76,11 @@ export type CidrResult = { readonly prefix: Prefix } | { readonly error: string;
  * rather than silently truncated: `10.0.0.1/8` is more often a typo for /32 than a wish for /8.
  */
 export function parseCidr(text: string, family?: Family): CidrResult {
+  if (family === undefined) return memo(cidrMemo, text, () => parseCidrUncached(text));
+  return parseCidrUncached(text, family);
+}
+
+function parseCidrUncached(text: string, family?: Family): CidrResult {
   const slash = text.indexOf('/');
   const addrText = slash < 0 ? text : text.slice(0, slash);
   const addr = parseAddress(addrText, family);
@@ -129,6 +154,7 @@ const comparePrefixes = (a: Prefix, b: Prefix): number =>
  * prefixes dropped and sibling halves merged, so that equal sets have equal forms.
  */
 export function normalizePrefixes(prefixes: readonly Prefix[]): Prefix[] {
+  if (prefixes.length <= 1) return [...prefixes];
   const sorted = [...prefixes].sort(comparePrefixes);
   const stack: Prefix[] = [];
   for (const prefix of sorted) {
@@ -165,6 +191,7 @@ function subtractOne(from: Prefix, hole: Prefix): Prefix[] {
 
 /** CIDR subtraction: the addresses of `from` that are in none of `holes`, as normalized prefixes. */
 export function subtractPrefixes(from: readonly Prefix[], holes: readonly Prefix[]): Prefix[] {
+  if (holes.length === 0) return normalizePrefixes(from);
   let current = normalizePrefixes(from);
   for (const hole of normalizePrefixes(holes)) {
     const next: Prefix[] = [];
