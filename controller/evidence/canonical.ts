@@ -7,6 +7,7 @@
  * (integers only, sorted keys, no whitespace) so that an auditor can rebuild it with any JSON library.
  */
 import { fail } from './errors';
+import { DERIVED_FIELDS, RECORD_FIELDS } from './records';
 
 export const LEAF_FORMAT_VERSION = 1;
 export const LEAF_HEADER_SIZE = 18;
@@ -82,11 +83,22 @@ function encodeInteger(v: number | bigint, where: string): string {
   return v === 0 ? '0' : String(v);
 }
 
+// Nearly every string the log sees needs no escaping and holds no surrogates; one regex test lets those
+// skip JSON.stringify and the surrogate scan, and anything else takes the general path below.
+// eslint-disable-next-line no-control-regex -- control characters are exactly the ones needing escapes
+const PLAIN_STRING = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
+
+/** Spec "Strings": JSON.stringify's escaping, which is exactly the set of escapes the spec allows. */
+function encodeString(s: string, where: string): string {
+  if (PLAIN_STRING.test(s)) return `"${s}"`;
+  assertWellFormed(s, where);
+  return JSON.stringify(s);
+}
+
 function encode(value: unknown, where: string, depth: number): string {
   switch (typeof value) {
     case 'string':
-      assertWellFormed(value, where);
-      return JSON.stringify(value);
+      return encodeString(value, where);
     case 'number':
     case 'bigint':
       return encodeInteger(value, where);
@@ -110,26 +122,15 @@ function encode(value: unknown, where: string, depth: number): string {
   const proto = Object.getPrototypeOf(value) as unknown;
   if (proto !== Object.prototype && proto !== null)
     fail('BAD_RECORD', `${where}: only plain objects allowed`);
-  return encodeObject(value as Record<string, unknown>, undefined, where, depth);
+  return encodeObject(value as Record<string, unknown>, where, depth);
 }
 
-/**
- * Members of `obj` (minus header fields when `extra` is given) merged with the members of `extra`, as one
- * canonical object. Doing the merge here spares building a throwaway body object for every record.
- */
-function encodeObject(
-  obj: Record<string, unknown>,
-  extra: Record<string, unknown> | undefined,
-  where: string,
-  depth: number,
-): string {
-  const own = Object.keys(obj);
-  const shape = objectShape(extra === undefined ? own : [...own, ...Object.keys(extra)], extra !== undefined);
+function encodeObject(obj: Record<string, unknown>, where: string, depth: number): string {
+  const shape = objectShape(Object.keys(obj));
   let out = '{';
   let first = true;
   for (let i = 0; i < shape.keys.length; i++) {
-    const k = shape.keys[i] as string;
-    const v = extra !== undefined && k in extra ? extra[k] : obj[k];
+    const v = obj[shape.keys[i] as string];
     if (v === undefined) continue;
     out += (first ? '' : ',') + (shape.quoted[i] as string) + encode(v, where, depth + 1);
     first = false;
@@ -143,21 +144,77 @@ interface Shape {
   quoted: string[];
 }
 
-// Records of one kind share a handful of key sets; remembering their sorted, quoted form saves a sort and
-// a stringify per key on every append. Bounded so arbitrary detail objects cannot grow it without limit.
+// Nested objects (push phases, event details) repeat a handful of key sets; remembering their sorted,
+// quoted form saves a sort and a stringify per key. Bounded so arbitrary details cannot grow it without limit.
 const shapes = new Map<string, Shape>();
 const MAX_SHAPES = 256;
 
-function objectShape(keys: string[], dropHeader: boolean): Shape {
-  const id = (dropHeader ? 'H\u0000' : 'B\u0000') + keys.join('\u0000');
+function objectShape(keys: string[]): Shape {
+  const id = keys.join('\u0000');
   const hit = shapes.get(id);
   if (hit) return hit;
   for (const k of keys) assertWellFormed(k, 'key');
-  const kept = dropHeader ? keys.filter((k) => k !== 'kind' && k !== 'time') : keys;
-  const sorted = sortKeys([...new Set(kept)]);
+  const sorted = sortKeys([...keys]);
   const shape = { keys: sorted, quoted: sorted.map((k) => `${JSON.stringify(k)}:`) };
   if (shapes.size < MAX_SHAPES) shapes.set(id, shape);
   return shape;
+}
+
+/**
+ * The members a leaf body of one kind may hold (spec "Record kinds"), already in canonical order and
+ * quoted. Encoding a record then needs no key collection, sort or shape lookup: one pass over a fixed list.
+ */
+interface BodyPlan {
+  keys: readonly string[];
+  quoted: readonly string[];
+  /** Members the log derives (counter deltas), read from the derived object rather than the record. */
+  derived: readonly boolean[];
+  members: ReadonlySet<string>;
+}
+
+const PLANS = new Map<string, BodyPlan>(
+  (Object.keys(KIND_CODES) as RecordKind[]).map((kind) => {
+    const derived = DERIVED_FIELDS[kind] ?? [];
+    const keys = sortKeys([...RECORD_FIELDS[kind], ...derived]);
+    const plan: BodyPlan = {
+      keys,
+      quoted: keys.map((k) => `${JSON.stringify(k)}:`),
+      derived: keys.map((k) => derived.includes(k)),
+      members: new Set(keys),
+    };
+    return [kind, plan];
+  }),
+);
+
+/** Canonical object text of the plan's members; absent (undefined) members are left out as the spec says. */
+function encodeWithPlan(
+  plan: BodyPlan,
+  obj: Record<string, unknown>,
+  derived: Record<string, unknown>,
+): string {
+  let out = '{';
+  const { keys, quoted } = plan;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as string;
+    const v = plan.derived[i] ? derived[k] : obj[k];
+    if (v === undefined) continue;
+    const text = typeof v === 'string' ? encodeString(v, 'record') : encode(v, 'record', 1);
+    out += out.length === 1 ? (quoted[i] as string) + text : `,${quoted[i] as string}${text}`;
+  }
+  return `${out}}`;
+}
+
+/**
+ * Canonical text of a parsed leaf body. Bodies holding only their kind's members take the planned path;
+ * anything else (which verification will reject for its stray member anyway) takes the general one. Both
+ * produce canonicalJson(body).
+ */
+function canonicalBodyText(kind: RecordKind, body: Record<string, unknown>): string {
+  const plan = PLANS.get(kind) as BodyPlan;
+  for (const k in body) {
+    if (!plan.members.has(k) || !Object.prototype.hasOwnProperty.call(body, k)) return canonicalJson(body);
+  }
+  return encodeWithPlan(plan, body, body);
 }
 
 /** Spec "Body": the canonical JSON text of a value. Throws BAD_RECORD for anything outside the profile. */
@@ -169,39 +226,45 @@ function checkHeaderNumber(name: string, v: number): void {
   if (!Number.isSafeInteger(v) || v < 0) fail('BAD_RECORD', `${name} must be a non-negative safe integer`);
 }
 
-/**
- * Spec "Leaf bytes" written after one spare byte, so the RFC 9162 leaf hash input (0x00 || leaf) exists
- * without a second copy. Returns the whole buffer; the leaf is everything after byte 0.
- */
-export function encodeLeafWithHashPrefix(
-  kind: RecordKind,
-  seq: number,
-  timeMs: number,
-  body: object,
-  extra?: object,
-): Buffer {
+function writeLeaf(kind: RecordKind, seq: number, timeMs: number, text: string): Buffer {
   checkHeaderNumber('seq', seq);
   checkHeaderNumber('time', timeMs);
-  const text =
-    extra === undefined
-      ? canonicalJson(body)
-      : encodeObject(body as Record<string, unknown>, extra as Record<string, unknown>, 'record', 0);
   const bodyLength = Buffer.byteLength(text, 'utf8');
   const buf = Buffer.allocUnsafe(1 + LEAF_HEADER_SIZE + bodyLength);
   buf[0] = 0x00;
   buf[1] = LEAF_FORMAT_VERSION;
   buf[2] = KIND_CODES[kind];
-  buf.writeUIntBE(Math.floor(seq / 2 ** 32), 3, 4);
-  buf.writeUIntBE(seq % 2 ** 32, 7, 4);
-  buf.writeUIntBE(Math.floor(timeMs / 2 ** 32), 11, 4);
-  buf.writeUIntBE(timeMs % 2 ** 32, 15, 4);
+  buf.writeUInt32BE(Math.floor(seq / 2 ** 32), 3);
+  buf.writeUInt32BE(seq % 2 ** 32, 7);
+  buf.writeUInt32BE(Math.floor(timeMs / 2 ** 32), 11);
+  buf.writeUInt32BE(timeMs % 2 ** 32, 15);
   buf.write(text, 1 + LEAF_HEADER_SIZE, 'utf8');
   return buf;
 }
 
+/**
+ * Spec "Leaf bytes" of a record that passed validateRecord (so it holds no member its kind lacks), with
+ * the fields the log derives merged into the body. Written after one spare 0x00 byte, so the RFC 9162 leaf
+ * hash input (0x00 || leaf) exists without a second copy; the leaf is everything after byte 0.
+ */
+export function encodeRecordLeafWithHashPrefix(
+  record: { kind: RecordKind; time: number },
+  seq: number,
+  derived: object,
+): Buffer {
+  const plan = PLANS.get(record.kind);
+  if (plan === undefined) fail('BAD_RECORD', `unknown record kind ${String(record.kind)}`);
+  const text = encodeWithPlan(
+    plan,
+    record as unknown as Record<string, unknown>,
+    derived as Record<string, unknown>,
+  );
+  return writeLeaf(record.kind, seq, record.time, text);
+}
+
 /** Spec "Leaf bytes": 18-byte header followed by the canonical body. */
 export function encodeLeaf(kind: RecordKind, seq: number, timeMs: number, body: object): Buffer {
-  return encodeLeafWithHashPrefix(kind, seq, timeMs, body).subarray(1);
+  return writeLeaf(kind, seq, timeMs, canonicalJson(body)).subarray(1);
 }
 
 export interface DecodedLeaf {
@@ -246,7 +309,7 @@ export function decodeLeaf(bytes: Uint8Array): DecodedLeaf {
     fail('BAD_LEAF', 'body is not an object');
   let again: string;
   try {
-    again = canonicalJson(body);
+    again = canonicalBodyText(kind, body as Record<string, unknown>);
   } catch {
     fail('BAD_LEAF', 'body holds values outside the canonical profile');
   }

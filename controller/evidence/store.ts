@@ -14,7 +14,7 @@ import {
   RecordKind,
   canonicalJson,
   decodeLeaf,
-  encodeLeafWithHashPrefix,
+  encodeRecordLeafWithHashPrefix,
   isRecordKind,
 } from './canonical';
 import { checkOrigin, loadPrivateKey, loadPublicKey, openCheckpoint, signCheckpoint } from './checkpoint';
@@ -36,6 +36,7 @@ import {
 import {
   Counter,
   CounterDelta,
+  CounterSampleRecord,
   CounterState,
   EvidenceRecord,
   counterDelta,
@@ -48,6 +49,49 @@ type DB = Database.Database;
 
 const NO_EXTRA = Object.freeze({});
 type Statement = Database.Statement<unknown[], unknown>;
+
+/**
+ * Rows per multi-row INSERT. Each statement execution has a fixed cost in better-sqlite3 and SQLite that
+ * dwarfs binding a few more values, so batches are written CHUNK rows per statement; the remainder of a
+ * batch goes through the one-row statement.
+ */
+const CHUNK = 32;
+
+/** Bind values of one table's rows in a batch, flushed CHUNK rows at a time. */
+class RowBuffer {
+  private readonly params: unknown[] = [];
+  private rows = 0;
+
+  constructor(
+    private readonly one: Statement,
+    private readonly many: Statement,
+    private readonly width: number,
+  ) {}
+
+  /** Where the caller pushes one row's bind values, in column order, before calling endRow(). */
+  get values(): unknown[] {
+    return this.params;
+  }
+
+  endRow(): void {
+    if (++this.rows < CHUNK) return;
+    this.many.run(this.params);
+    this.params.length = 0;
+    this.rows = 0;
+  }
+
+  finish(): void {
+    for (let i = 0; i < this.rows; i++) this.one.run(this.params.slice(i * this.width, (i + 1) * this.width));
+    this.params.length = 0;
+    this.rows = 0;
+  }
+}
+
+interface InsertStatements {
+  one: Statement;
+  many: Statement;
+  width: number;
+}
 
 /** Marks the file as a nicguard evidence log ("NGEV") so an unrelated database is never migrated. */
 const APPLICATION_ID = 0x4e474556;
@@ -489,6 +533,8 @@ function migrate(db: DB): void {
   })();
 }
 
+type BatchRows = Record<'records' | 'nodes' | RecordKind, RowBuffer>;
+
 interface Pending {
   record: EvidenceRecord;
   resolve: (r: AppendResult) => void;
@@ -498,7 +544,7 @@ interface Pending {
 export class EvidenceLog {
   private readonly db: DB;
   private readonly st: Record<string, Statement>;
-  private readonly insertProjection: Record<RecordKind, Statement>;
+  private readonly inserts: Record<'records' | 'nodes' | RecordKind, InsertStatements>;
   private readonly reader: NodeReader;
   private frontier: MerkleFrontier;
   private readonly signer: { origin: string; key: KeyObject } | undefined;
@@ -517,8 +563,6 @@ export class EvidenceLog {
     if (!(this.maxRecords >= 1) || !(this.maxDelayMs >= 0)) fail('BAD_ARGUMENT', 'bad group commit limits');
     const p = (sql: string): Statement => db.prepare(sql);
     this.st = {
-      insertRecord: p('INSERT INTO records (seq, kind, time_ms, leaf, leaf_hash) VALUES (?, ?, ?, ?, ?)'),
-      insertNode: p('INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)'),
       leafHash: p('SELECT leaf_hash FROM records WHERE seq = ?').pluck(),
       leafHashRange: p('SELECT leaf_hash FROM records WHERE seq >= ? AND seq < ? ORDER BY seq').pluck(),
       node: p('SELECT hash FROM nodes WHERE level = ? AND idx = ?').pluck(),
@@ -541,19 +585,29 @@ export class EvidenceLog {
       getMeta: p('SELECT value FROM meta WHERE key = ?').pluck(),
       setMeta: p('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
     };
-    const ins = (kind: RecordKind): Statement => {
+    const insert = (table: string, columns: readonly string[]): InsertStatements => {
+      const row = `(${columns.map(() => '?').join(', ')})`;
+      const head = `INSERT INTO ${table} (${columns.join(', ')}) VALUES `;
+      return {
+        one: p(head + row),
+        many: p(head + Array<string>(CHUNK).fill(row).join(', ')),
+        width: columns.length,
+      };
+    };
+    const projection = (kind: RecordKind): InsertStatements => {
       const proj = PROJECTIONS[kind];
       const cols = kind === 'counter_sample' ? ['series_id', ...proj.columns.slice(6)] : proj.columns;
-      const all = ['seq', 'time_ms', ...cols];
-      return p(`INSERT INTO ${proj.table} (${all.join(', ')}) VALUES (${all.map(() => '?').join(', ')})`);
+      return insert(proj.table, ['seq', 'time_ms', ...cols]);
     };
-    this.insertProjection = {
-      policy_version: ins('policy_version'),
-      push: ins('push'),
-      counter_sample: ins('counter_sample'),
-      quota_window: ins('quota_window'),
-      denial: ins('denial'),
-      device_event: ins('device_event'),
+    this.inserts = {
+      records: insert('records', ['seq', 'kind', 'time_ms', 'leaf', 'leaf_hash']),
+      nodes: insert('nodes', ['level', 'idx', 'hash']),
+      policy_version: projection('policy_version'),
+      push: projection('push'),
+      counter_sample: projection('counter_sample'),
+      quota_window: projection('quota_window'),
+      denial: projection('denial'),
+      device_event: projection('device_event'),
     };
     this.reader = { node: (level, index) => this.readNode(level, index) };
     if (options.signer) {
@@ -655,13 +709,19 @@ export class EvidenceLog {
     return states;
   }
 
-  private seriesId(v: unknown[]): number {
+  private seriesId(r: CounterSampleRecord): number {
     // Length-prefixed parts make the cache key unambiguous whatever characters the names contain.
-    let key = '';
-    for (const x of v) key += typeof x === 'string' ? `${x.length}:${x}` : '-';
+    const part = (x: string | undefined): string => (x === undefined ? '-' : `${x.length}:${x}`);
+    const key =
+      part(r.device) +
+      part(r.table) +
+      part(r.ruleId) +
+      part(r.ruleName) +
+      part(r.agent) +
+      part(r.policyVersion);
     let id = this.seriesCache.get(key);
     if (id === undefined) {
-      const bind = v.map(sqlValue);
+      const bind = [r.device, r.table, r.ruleId, r.ruleName ?? null, r.agent ?? null, r.policyVersion];
       id = this.st.findSeries.get(...bind) as number | undefined;
       if (id === undefined) id = Number(this.st.insertSeries.run(...bind).lastInsertRowid);
       this.seriesCache.set(key, id);
@@ -674,6 +734,7 @@ export class EvidenceLog {
     seq: number,
     frontier: MerkleFrontier,
     staged: Map<string, CounterState>,
+    rows: BatchRows,
   ): AppendResult {
     let delta: CounterDelta | undefined;
     if (record.kind === 'counter_sample') {
@@ -684,20 +745,35 @@ export class EvidenceLog {
       staged.set(key, next);
     }
     // The body is the record minus kind and time, plus the delta; the encoder merges them in place.
-    const extra = (delta ?? NO_EXTRA) as unknown as Record<string, unknown>;
-    const prefixed = encodeLeafWithHashPrefix(record.kind, seq, record.time, record, extra);
-    const leaf = prefixed.subarray(1);
+    const prefixed = encodeRecordLeafWithHashPrefix(record, seq, delta ?? NO_EXTRA);
     const leafHash = hashPrefixedLeaf(prefixed);
-    this.st.insertRecord.run(seq, record.kind, record.time, leaf, leafHash);
-    const values = PROJECTIONS[record.kind].values(record as unknown as Record<string, unknown>, extra);
+    rows.records.values.push(seq, record.kind, record.time, prefixed.subarray(1), leafHash);
+    rows.records.endRow();
+    const projection = rows[record.kind];
+    const out = projection.values;
     if (record.kind === 'counter_sample') {
-      const series = this.seriesId(values.slice(0, 6));
-      this.insertProjection.counter_sample.run(seq, record.time, series, ...values.slice(6).map(sqlValue));
+      const d = delta as CounterDelta;
+      out.push(
+        seq,
+        record.time,
+        this.seriesId(record),
+        record.packets,
+        record.bytes,
+        d.deltaPackets,
+        d.deltaBytes,
+        d.reset ? 1 : 0,
+        record.epoch ?? null,
+      );
     } else {
-      this.insertProjection[record.kind].run(seq, record.time, ...values.map(sqlValue));
+      out.push(seq, record.time);
+      for (const v of PROJECTIONS[record.kind].values(record as unknown as Record<string, unknown>, NO_EXTRA))
+        out.push(sqlValue(v));
     }
+    projection.endRow();
     frontier.append(leafHash, (level, index, hash) => {
-      if (level % NODE_STRIDE === 0) this.st.insertNode.run(level, index, hash);
+      if (level % NODE_STRIDE !== 0) return;
+      rows.nodes.values.push(level, index, hash);
+      rows.nodes.endRow();
     });
     return { seq, leafHash };
   }
@@ -709,11 +785,17 @@ export class EvidenceLog {
     if (records.length === 0) return [];
     const frontier = this.frontier.clone();
     const staged = new Map<string, CounterState>();
-    let results: AppendResult[];
+    const first = this.frontier.size;
+    const results = new Array<AppendResult>(records.length);
+    const buffers = {} as BatchRows;
+    for (const [table, st] of Object.entries(this.inserts))
+      buffers[table as keyof BatchRows] = new RowBuffer(st.one, st.many, st.width);
     try {
-      results = this.db.transaction(() =>
-        records.map((r, i) => this.writeOne(r, this.frontier.size + i, frontier, staged)),
-      )();
+      this.db.transaction(() => {
+        for (let i = 0; i < records.length; i++)
+          results[i] = this.writeOne(records[i] as EvidenceRecord, first + i, frontier, staged, buffers);
+        for (const b of Object.values(buffers)) b.finish();
+      })();
     } catch (e) {
       // Series ids handed out inside the rolled-back transaction no longer exist.
       this.seriesCache.clear();
