@@ -74,7 +74,7 @@ export function asSoftnicError(err: unknown): SoftnicError {
   return new SoftnicError(GrpcStatus.INTERNAL, 'UNSUPPORTED', `internal error: ${message}`);
 }
 
-/** A successful update's entry in the per-update list: canonical_code 0 and nothing else (P4Runtime §12.3). */
+/** A successful update's entry in the per-update list: canonical_code 0, nothing else (§12.3). */
 const OK_DETAIL: ProtoAny = {
   type_url: 'type.googleapis.com/p4.v1.Error',
   value: encodeMessage('p4.v1.Error', {}),

@@ -49,12 +49,12 @@ import type { PipelineState } from './state';
 import {
   atomicityName,
   decodeReadRequest,
-  decodeWriteRequest,
   electionId,
+  frameWriteRequest,
   u64,
   type WireReadRequest,
   type WireU64,
-  type WireWriteRequest,
+  type WriteRequestFrame,
 } from './wire';
 
 /** P4Runtime version of the protocol files this server is built from (p4runtime.proto, Capabilities). */
@@ -108,14 +108,15 @@ const SERVER_OPTIONS: grpc.ServerOptions = {
 };
 
 /**
- * The P4Runtime service definition with the two bulk paths re-wired: Write and Read requests are
- * decoded without the object conversion, and Read responses arrive already serialised (see wire.ts).
+ * The P4Runtime service definition with the two bulk paths re-wired: Write requests reach the handler
+ * as bytes (applied from the bytes where possible, fast-write.ts), Read requests are decoded without
+ * the object conversion, and Read responses arrive already serialised (see wire.ts).
  */
 function serviceDefinition(): grpc.ServiceDefinition {
   const base = loadP4RuntimeGrpc().P4RuntimeService;
   return {
     ...base,
-    Write: { ...base.Write, requestDeserialize: decodeWriteRequest },
+    Write: { ...base.Write, requestDeserialize: (b: Buffer) => b },
     Read: {
       ...base.Read,
       requestDeserialize: decodeReadRequest,
@@ -217,7 +218,7 @@ export class Softnic {
     this.processor = processor;
   }
 
-  /** Also calls `listener` for every accepted PacketOut, after the processor. Returns an unsubscribe function. */
+  /** Also calls `listener` for every accepted PacketOut, after the processor. Returns an unsubscriber. */
   onPacketOut(listener: PacketOutListener): () => void {
     this.packetOutListeners.push(listener);
     return () => {
@@ -226,7 +227,7 @@ export class Softnic {
     };
   }
 
-  /** Calls `listener` with the new state whenever a pipeline is committed. Returns an unsubscribe function. */
+  /** Calls `listener` with the new state whenever a pipeline is committed. Returns an unsubscriber. */
   onPipelineCommitted(listener: (state: PipelineState) => void): () => void {
     this.commitListeners.push(listener);
     return () => {
@@ -261,7 +262,7 @@ export class Softnic {
 
   private handlers(): P4RuntimeHandlers {
     return {
-      Write: (call, callback) => this.write(call.request as unknown as WireWriteRequest, callback),
+      Write: (call, callback) => this.write(call.request as unknown as Buffer, callback),
       Read: (call) => this.read(call as unknown as grpc.ServerWritableStream<WireReadRequest, Buffer>),
       SetForwardingPipelineConfig: (call, callback) => this.setPipeline(call.request, callback),
       GetForwardingPipelineConfig: (call, callback) => this.getPipeline(call.request, callback),
@@ -271,8 +272,8 @@ export class Softnic {
   }
 
   /** §12, §13, §14: a device_id that is not ours. 0 is never valid (§5.1). */
-  private checkDevice(deviceId: WireU64 | string | undefined): void {
-    const id = u64(deviceId);
+  private checkDevice(deviceId: WireU64 | bigint): void {
+    const id = typeof deviceId === 'bigint' ? deviceId : u64(deviceId);
     if (id === 0n)
       throw new SoftnicError(
         grpc.status.INVALID_ARGUMENT,
@@ -318,11 +319,21 @@ export class Softnic {
     return p;
   }
 
-  private write(req: WireWriteRequest, callback: grpc.sendUnaryData<WriteResponse>): void {
+  private write(bytes: Buffer, callback: grpc.sendUnaryData<WriteResponse>): void {
     let pipeline: Pipeline;
+    let req: WriteRequestFrame;
     try {
-      this.checkDevice(req.device_id);
-      this.checkPrimary(req.role ?? '', electionId(req.election_id));
+      try {
+        req = frameWriteRequest(bytes);
+      } catch (err) {
+        throw new SoftnicError(
+          grpc.status.INVALID_ARGUMENT,
+          'BAD_DATA',
+          `malformed WriteRequest: ${(err as Error).message}`,
+        );
+      }
+      this.checkDevice(req.deviceId);
+      this.checkPrimary(req.role, req.electionId);
       pipeline = this.controlPipeline();
       const atomicity = atomicityName(req.atomicity);
       if (atomicity !== 'CONTINUE_ON_ERROR') {
@@ -336,13 +347,14 @@ export class Softnic {
       callback(rpcError(asSoftnicError(err)));
       return;
     }
-    const updates = req.updates ?? [];
+    const ranges = req.updates;
+    const count = ranges.length / 2;
     const writes = pipeline.writes;
     let results: (SoftnicError | undefined)[] | undefined;
-    for (let i = 0; i < updates.length; i++) {
-      const err = writes.apply(updates[i]);
+    for (let i = 0; i < count; i++) {
+      const err = writes.applyEncoded(bytes, ranges[2 * i], ranges[2 * i + 1]);
       if (err !== undefined) {
-        results ??= new Array<SoftnicError | undefined>(updates.length).fill(undefined);
+        results ??= new Array<SoftnicError | undefined>(count).fill(undefined);
         results[i] = err;
       }
     }

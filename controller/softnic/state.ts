@@ -22,6 +22,7 @@
 import type { P4InfoIndex, TableInfo, ActionInfo } from '../p4runtime/p4info';
 import type { Action, ActionParam, FieldMatch, P4Info, TableEntry } from '../p4runtime/proto';
 import { encodeFieldMatch, encodeUnsigned, type NormalizedFieldMatch } from '../p4runtime/values';
+import { decodeKey, decodeParams, encodeKey, encodeParams } from './keys';
 
 /** A packets-and-bytes counter cell. Mutable: the model increments it, writes replace it. */
 export interface CounterCell {
@@ -134,38 +135,15 @@ export function newCounterCell(): CounterCell {
 // ---------------------------------------------------------------- keys
 
 /**
- * Canonical identity of an entry: each match field in P4Info order, "*" for a don't-care, then the
- * priority. Equal keys exactly when P4Runtime §9.1 says two entries are the same entry.
+ * Canonical identity of an entry: its normalized match (don't-care fields absent) and its priority.
+ * Equal keys exactly when P4Runtime §9.1 says two entries are the same entry. Opaque; see keys.ts.
  */
 export function entryKey(
   info: TableInfo,
   matches: ReadonlyMap<number, NormalizedFieldMatch>,
   priority: number,
 ): string {
-  let key = '';
-  const fields = info.matchFields;
-  for (let i = 0; i < fields.length; i++) {
-    const m = matches.get(fields[i].id);
-    if (m === undefined) key += '*;';
-    else {
-      switch (m.kind) {
-        case 'EXACT':
-        case 'OPTIONAL':
-          key += m.value.toString(16) + ';';
-          break;
-        case 'LPM':
-          key += m.value.toString(16) + '/' + m.prefixLen + ';';
-          break;
-        case 'TERNARY':
-          key += m.value.toString(16) + '&' + m.mask.toString(16) + ';';
-          break;
-        case 'RANGE':
-          key += m.value.toString(16) + '-' + m.high.toString(16) + ';';
-          break;
-      }
-    }
-  }
-  return key + priority;
+  return encodeKey(info, matches, priority);
 }
 
 // ---------------------------------------------------------------- entries
@@ -179,34 +157,70 @@ function encodeAction(action: ActionInfo, params: ReadonlyMap<number, bigint>): 
   return out.length > 0 ? { action_id: action.id, params: out } : { action_id: action.id };
 }
 
+// Entries are held compactly (three strings and a few numbers, see keys.ts) and decoded into their
+// readable forms on first use, which keeps a table of 100k entries cheap for the garbage collector.
 class Entry implements StoredEntry {
+  private cachedMatches: ReadonlyMap<number, NormalizedFieldMatch> | undefined;
+  private cachedParams: ReadonlyMap<number, bigint> | undefined;
+  private cachedMetadata: Buffer | undefined;
   private cachedProto: TableEntry | undefined;
+  private cell: CounterCell | undefined;
   meter?: MeterCell;
 
   constructor(
     private readonly table: TableState,
     readonly key: string,
     readonly sequence: number,
-    readonly matches: ReadonlyMap<number, NormalizedFieldMatch>,
     readonly priority: number,
     readonly actionId: number,
-    readonly params: ReadonlyMap<number, bigint>,
-    readonly metadata: Buffer,
-    public counter: CounterCell,
-  ) {}
+    private readonly paramBlob: string,
+    private readonly metadataBlob: string,
+    counter: CounterCell | undefined,
+  ) {
+    this.cell = counter;
+  }
 
   get tableId(): number {
     return this.table.info.id;
   }
 
-  // Built on first read rather than on write: bulk writes are the hot path, and most entries are
-  // read back rarely, if ever.
+  get matches(): ReadonlyMap<number, NormalizedFieldMatch> {
+    return (this.cachedMatches ??= decodeKey(this.table.info, this.key));
+  }
+
+  get params(): ReadonlyMap<number, bigint> {
+    return (this.cachedParams ??= decodeParams(this.table.p4info.action(this.actionId), this.paramBlob));
+  }
+
+  get metadata(): Buffer {
+    return (this.cachedMetadata ??=
+      this.metadataBlob.length === 0 ? EMPTY_BYTES : Buffer.from(this.metadataBlob, 'latin1'));
+  }
+
+  get counter(): CounterCell {
+    return (this.cell ??= newCounterCell());
+  }
+
+  set counter(cell: CounterCell) {
+    this.cell = cell;
+  }
+
+  /** The counter cell if one was ever handed out or written, without creating one. */
+  get counterIfAny(): CounterCell | undefined {
+    return this.cell;
+  }
+
+  get metadataLatin1(): string {
+    return this.metadataBlob;
+  }
+
   get proto(): TableEntry {
     if (this.cachedProto === undefined) {
       const info = this.table.info;
       const match: FieldMatch[] = [];
+      const matches = this.matches;
       for (const f of info.matchFields) {
-        const m = this.matches.get(f.id);
+        const m = matches.get(f.id);
         const fm = m === undefined ? null : encodeFieldMatch(f, m);
         if (fm !== null) match.push(fm);
       }
@@ -216,7 +230,7 @@ class Entry implements StoredEntry {
       };
       if (match.length > 0) entry.match = match;
       if (this.priority !== 0) entry.priority = this.priority;
-      if (this.metadata.length > 0) entry.metadata = this.metadata;
+      if (this.metadataBlob.length > 0) entry.metadata = this.metadata;
       this.cachedProto = entry;
     }
     return this.cachedProto;
@@ -258,7 +272,7 @@ export class TableState {
     return this.defaultEntry;
   }
 
-  /** 0 when the P4Info declares no default action and none can be inferred (the model treats a miss as a no-op). */
+  /** 0 when the P4Info declares no default action and none can be inferred (a miss is then a no-op). */
   get defaultActionId(): number {
     return this.defaultEntry.actionId;
   }
@@ -282,29 +296,16 @@ export class TableState {
   /** Adds a new entry; the caller has validated `fields` against the P4Info. */
   insert(fields: EntryFields, counter?: CounterCell, meterConfig?: MeterRates): StoredEntry {
     const key = entryKey(this.info, fields.matches, fields.priority);
-    if (this.entries.has(key))
-      throw new SoftnicStateError('DUPLICATE_KEY', `table '${this.info.name}' already has this entry`);
-    if (this.entries.size >= this.capacity) {
-      throw new SoftnicStateError(
-        'TABLE_FULL',
-        `table '${this.info.name}' is full (${this.capacity} entries)`,
-      );
-    }
-    const entry = new Entry(
-      this,
+    const params = encodeParams(this.p4info.action(fields.actionId), fields.params);
+    return this.insertEncoded(
       key,
-      this.nextSequence++,
-      fields.matches,
       fields.priority,
       fields.actionId,
-      fields.params,
-      fields.metadata,
-      counter ?? newCounterCell(),
+      params,
+      fields.metadata.toString('latin1'),
+      counter,
+      meterConfig,
     );
-    if (this.directMeterId !== 0) entry.meter = { config: meterConfig };
-    this.entries.set(key, entry);
-    this.generation++;
-    return entry;
   }
 
   /**
@@ -314,19 +315,65 @@ export class TableState {
    */
   modify(fields: EntryFields, counter?: CounterCell, meterConfig?: MeterRates): StoredEntry {
     const key = entryKey(this.info, fields.matches, fields.priority);
-    const old = this.entries.get(key);
+    const params = encodeParams(this.p4info.action(fields.actionId), fields.params);
+    return this.modifyEncoded(
+      key,
+      fields.priority,
+      fields.actionId,
+      params,
+      fields.metadata.toString('latin1'),
+      counter,
+      meterConfig,
+    );
+  }
+
+  /** insert() for an entry already in compact form (keys.ts): `key`, parameter blob, metadata as latin1. */
+  insertEncoded(
+    key: string,
+    priority: number,
+    actionId: number,
+    paramBlob: string,
+    metadata: string,
+    counter?: CounterCell,
+    meterConfig?: MeterRates,
+  ): StoredEntry {
+    if (this.entries.has(key))
+      throw new SoftnicStateError('DUPLICATE_KEY', `table '${this.info.name}' already has this entry`);
+    if (this.entries.size >= this.capacity) {
+      throw new SoftnicStateError(
+        'TABLE_FULL',
+        `table '${this.info.name}' is full (${this.capacity} entries)`,
+      );
+    }
+    const entry = new Entry(this, key, this.nextSequence++, priority, actionId, paramBlob, metadata, counter);
+    if (this.directMeterId !== 0) entry.meter = { config: meterConfig };
+    this.entries.set(key, entry);
+    this.generation++;
+    return entry;
+  }
+
+  /** modify() for an entry already in compact form. */
+  modifyEncoded(
+    key: string,
+    priority: number,
+    actionId: number,
+    paramBlob: string,
+    metadata: string,
+    counter?: CounterCell,
+    meterConfig?: MeterRates,
+  ): StoredEntry {
+    const old = this.entries.get(key) as Entry | undefined;
     if (old === undefined)
       throw new SoftnicStateError('MISSING_KEY', `table '${this.info.name}' has no such entry`);
     const entry = new Entry(
       this,
       key,
       old.sequence,
-      fields.matches,
-      fields.priority,
-      fields.actionId,
-      fields.params,
-      fields.metadata,
-      counter ?? old.counter,
+      priority,
+      actionId,
+      paramBlob,
+      metadata,
+      counter ?? old.counterIfAny,
     );
     if (this.directMeterId !== 0) entry.meter = { config: meterConfig };
     this.entries.set(key, entry);
@@ -428,7 +475,7 @@ export class PipelineState {
   readonly p4info: P4InfoIndex;
   readonly cookie: string;
   readonly deviceConfig: Buffer;
-  /** Enabled digests and their delivery parameters, by digest id; a digest absent here is not delivered (P4Runtime §9.8). */
+  /** Enabled digests and their delivery parameters by digest id; absent = not delivered (P4Runtime §9.8). */
   readonly digestConfig = new Map<number, DigestConfig>();
   private readonly tables = new Map<number, TableState>();
   private readonly counters = new Map<number, CounterCell[]>();

@@ -3,17 +3,18 @@
 // Error codes follow what bmv2's P4Runtime server (PI) answers for the same update where the spec
 // leaves room, and the spec where PI departs from it:
 //
-//   unknown table/action/field/param/counter/meter/register id   INVALID_ARGUMENT  (PI: "Invalid P4 id")
-//   unknown digest id                                            NOT_FOUND         (PI digest manager)
-//   DEFAULT_ONLY action in an entry, TABLE_ONLY as default       PERMISSION_DENIED (PI)
-//   changing a const default action                              PERMISSION_DENIED (§9.1.3)
-//   full table                                                   RESOURCE_EXHAUSTED (§12; PI says UNKNOWN)
-//   CounterEntry / register INSERT or DELETE                     INVALID_ARGUMENT  (§9.3.2; PI resets on DELETE)
-//   CounterEntry / MeterEntry / RegisterEntry without index      applies to every cell (§9.3.2, §9.7;
-//                                                                PI: UNIMPLEMENTED for counters, no registers)
+//   unknown table/action/field/param/counter/meter/register id  INVALID_ARGUMENT  (PI: "Invalid P4 id")
+//   unknown digest id                                           NOT_FOUND         (PI digest manager)
+//   DEFAULT_ONLY action in an entry, TABLE_ONLY as default      PERMISSION_DENIED (PI)
+//   changing a const default action                             PERMISSION_DENIED (§9.1.3)
+//   full table                                                  RESOURCE_EXHAUSTED (§12; PI: UNKNOWN)
+//   CounterEntry / register INSERT or DELETE                    INVALID_ARGUMENT  (§9.3.2; PI: resets)
+//   CounterEntry / MeterEntry / RegisterEntry without index     every cell (§9.3.2, §9.7; PI:
+//                                                               UNIMPLEMENTED, and no registers at all)
 //
 // The per-table facts every update needs (field lookup, action scopes, which fields must be present)
 // are computed once per pipeline, so the per-update work is decoding values and one map operation.
+// Ordinary table-entry updates take the fast lane of fast-write.ts first; this is the general path.
 
 import { status as S } from '@grpc/grpc-js';
 import type { ActionInfo, ActionParamInfo, MatchFieldInfo, TableInfo } from '../p4runtime/p4info';
@@ -36,7 +37,9 @@ import {
   type MeterRates,
   type TableState,
 } from './state';
+import { FastTableWriter } from './fast-write';
 import {
+  decodeUpdate,
   i64,
   updateKind,
   type UpdateKind,
@@ -76,6 +79,7 @@ const MAX_BURST = 0xffffffffn;
 
 export class WriteProcessor {
   private readonly schemas = new Map<number, TableSchema>();
+  private readonly fast: FastTableWriter;
 
   constructor(
     readonly state: PipelineState,
@@ -104,6 +108,22 @@ export class WriteProcessor {
         indirect: info.implementationId !== 0,
       });
     }
+    this.fast = new FastTableWriter(this.schemas.values());
+  }
+
+  /**
+   * Applies the Update serialised in bytes[start, end): through the fast lane when it is an
+   * ordinary table-entry update, otherwise decoded and through apply(). Never throws.
+   */
+  applyEncoded(bytes: Buffer, start: number, end: number): SoftnicError | undefined {
+    if (this.fast.tryApply(bytes, start, end)) return undefined;
+    let update: WireUpdate;
+    try {
+      update = decodeUpdate(bytes, start, end);
+    } catch (err) {
+      return invalid('BAD_DATA', `update is not a valid p4.v1.Update: ${(err as Error).message}`);
+    }
+    return this.apply(update);
   }
 
   /**
@@ -404,7 +424,7 @@ export class WriteProcessor {
     if (ns > 0n) throw unsupported('idle timeout is not supported by this target');
   }
 
-  /** The stored entry (or default entry) a TableEntry key designates, for direct resources (§9.3.1, §9.4.1). */
+  /** The stored (or default) entry a TableEntry key designates, for direct resources (§9.3.1, §9.4.1). */
   private directTarget(
     te: WireTableEntry | null | undefined,
     what: string,
@@ -604,7 +624,7 @@ function meterRates(c: WireMeterConfig): MeterRates {
   return rates;
 }
 
-// meter_counter_data may only carry zeros on writes (P4Runtime §9.1.7); this target keeps no per-colour counts.
+// meter_counter_data may only carry zeros on writes (P4Runtime §9.1.7); no per-colour counts are kept.
 function checkMeterCounterData(te: WireTableEntry): void {
   const m = te.meter_counter_data;
   if (!m) return;
@@ -615,7 +635,7 @@ function checkMeterCounterData(te: WireTableEntry): void {
   }
 }
 
-/** Cells an Index designates: all of them when unset; INVALID_ARGUMENT if negative, OUT_OF_RANGE past the end. */
+/** Cells an Index designates: all when unset; INVALID_ARGUMENT if negative, OUT_OF_RANGE past the end. */
 export function indexes(index: WireIndex | null | undefined, size: number, what: string): Iterable<number> {
   if (!index) return range(size);
   const i = i64(index.index);
