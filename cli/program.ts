@@ -4,7 +4,10 @@ import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { registerAssess } from './commands/assess';
+import { registerDevice } from './commands/device';
 import { registerPolicy } from './commands/policy';
+import { registerPush } from './commands/push';
+import { registerSoftnic } from './commands/softnic';
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as {
@@ -20,6 +23,9 @@ export function buildProgram(): Command {
     .option('--json', 'print results as one JSON document (for machines)')
     .showHelpAfterError();
   registerPolicy(program);
+  registerPush(program);
+  registerDevice(program);
+  registerSoftnic(program);
   registerAssess(program);
   return program;
 }

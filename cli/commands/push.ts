@@ -1,0 +1,132 @@
+// `nicguard plan` and `nicguard apply`: what a policy change would do to a device, and doing it.
+
+import type { Command } from 'commander';
+import { userInfo } from 'node:os';
+import { planToJson, renderPlan } from '../../controller/compiler/plan';
+import { openEvidence } from '../../controller/ops/evidence';
+import { pushPolicy } from '../../controller/ops/push';
+import { addDeviceOptions, connectDevice, resolveDevice, type DeviceFlags } from '../device-options';
+import { CliError, ExitCode, run, type CommandResult, type GlobalOptions } from '../kit';
+import { progressBar } from '../progress';
+import { loadPolicyOrFail, policyPaths } from './policy';
+
+function author(explicit?: string): string {
+  if (explicit) return explicit;
+  try {
+    return process.env.NICGUARD_AUTHOR ?? userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function registerPush(program: Command): void {
+  addDeviceOptions(
+    program
+      .command('plan')
+      .description(
+        'show what applying the policy would insert, change and remove on a device (writes nothing)',
+      )
+      .argument('[paths...]', 'policy files or directories (default: the configured policy directory)'),
+  )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  nicguard plan policies/ --device dpu-1\n  nicguard plan examples/support-agent.policy.yaml -d 127.0.0.1:9559 --insecure --profile softnic',
+    )
+    .action(
+      run(async (paths: string[], flags: DeviceFlags): Promise<CommandResult> => {
+        const { config, device } = resolveDevice(flags);
+        const { policySet } = loadPolicyOrFail(policyPaths(paths, flags.config ?? config.file));
+        const opened = await connectDevice(device);
+        try {
+          const { plan } = await pushPolicy({
+            client: opened.client,
+            device: device.name,
+            cookie: opened.cookie,
+            policySet,
+            author: author(),
+            dryRun: true,
+          });
+          return { human: renderPlan(plan), json: planToJson(plan) };
+        } finally {
+          opened.client.close();
+        }
+      }),
+    );
+
+  addDeviceOptions(
+    program
+      .command('apply')
+      .description('carry out the minimal, make-before-break change that makes a device enforce the policy')
+      .argument('[paths...]', 'policy files or directories (default: the configured policy directory)'),
+  )
+    .option('--author <name>', 'who authorizes this policy version (recorded as evidence)')
+    .option('--no-evidence', 'do not record the push in the evidence log')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  nicguard apply policies/ --device dpu-1 --author alice\n  nicguard apply --json',
+    )
+    .action(
+      run(
+        async (
+          paths: string[],
+          flags: DeviceFlags & { author?: string; evidence: boolean },
+          command: Command,
+        ): Promise<CommandResult> => {
+          const { config, device } = resolveDevice(flags);
+          const { policySet } = loadPolicyOrFail(policyPaths(paths, flags.config ?? config.file));
+          const evidence = flags.evidence ? openEvidence(config) : undefined;
+          const opened = await connectDevice(device);
+          const progress = progressBar(command.optsWithGlobals() as GlobalOptions, 'applying');
+          try {
+            const { plan, result, compiled, durationUs } = await pushPolicy({
+              client: opened.client,
+              device: device.name,
+              cookie: opened.cookie,
+              policySet,
+              author: author(flags.author),
+              evidence: evidence?.log,
+              checkpoint: evidence?.signing,
+              onProgress: (p) => progress.update(p.updatesDone, p.updatesTotal, p.phaseName),
+            });
+            progress.done();
+            const ok = result?.ok ?? false;
+            const { insert, modify, delete: removed } = plan.summary;
+            const json = {
+              ok,
+              device: device.name,
+              policyVersion: compiled.version,
+              pipelinePushed: opened.pipelinePushed,
+              updatesDone: result?.updatesDone ?? 0,
+              summary: plan.summary,
+              durationMs: durationUs / 1000,
+              evidence: evidence ? { database: config.evidence.database, signed: evidence.signing } : null,
+              error: result?.error
+                ? { message: result.error.message, phase: result.error.phaseName }
+                : undefined,
+            };
+            if (!ok) {
+              throw new CliError(
+                `apply stopped in phase "${result?.error?.phaseName}": ${result?.error?.message}`,
+                ExitCode.FAILURE,
+                'the device is in a safe intermediate state; fix the cause and run apply again to complete it',
+                json,
+              );
+            }
+            const human = [
+              `applied policy ${compiled.version.slice(0, 12)} to ${device.name}: +${insert} ~${modify} -${removed} entries in ${(durationUs / 1000).toFixed(1)} ms`,
+              opened.pipelinePushed
+                ? 'pipeline installed (its cookie differed)'
+                : 'pipeline already installed',
+              evidence
+                ? `recorded in ${config.evidence.database}${evidence.signing ? ' (checkpoint signed)' : ' (unsigned: no signing key — run `nicguard init`)'}`
+                : 'not recorded (--no-evidence)',
+            ].join('\n');
+            return { human, json };
+          } finally {
+            opened.client.close();
+            evidence?.log.close();
+          }
+        },
+      ),
+    );
+}
