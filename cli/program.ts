@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { registerAssess } from './commands/assess';
+import { registerDemo } from './commands/demo';
 import { registerDevice } from './commands/device';
 import { registerPolicy } from './commands/policy';
 import { registerPush } from './commands/push';
@@ -27,5 +28,6 @@ export function buildProgram(): Command {
   registerDevice(program);
   registerSoftnic(program);
   registerAssess(program);
+  registerDemo(program);
   return program;
 }
