@@ -64,6 +64,7 @@ const bit<8> VERDICT_DROP  = 2;
 #define QUOTA_SLOTS  65536
 #define METER_SLOTS  4096
 #define REASON_SLOTS 16
+#define RULE_SLOTS   131072
 
 // ---------------------------------------------------------------------------------------------
 // Headers. Only what the decisions read is parsed; the rest of the frame rides along as payload,
@@ -248,6 +249,10 @@ control NicguardIngress(inout headers_t hdr, inout local_metadata_t meta,
     counter(REASON_SLOTS, CounterType.packets_and_bytes) drop_counter;
     counter(REASON_SLOTS, CounterType.packets_and_bytes) audit_counter;
     counter(QUOTA_SLOTS, CounterType.packets_and_bytes) quota_drop_counter;
+    // What each rule let out. The ACL's direct counters count every hit, including packets a later
+    // stage (exfiltration guard, meter, quota) dropped; evidence of "bytes that left under rule R"
+    // needs the forwarded share, which only a counter after the verdict can give.
+    counter(RULE_SLOTS, CounterType.packets_and_bytes) rule_tx_counter;
 
     register<bit<64>>(QUOTA_SLOTS) quota_used;
     register<bit<64>>(AGENT_SLOTS) sensitive_rx_bytes;
@@ -529,6 +534,9 @@ control NicguardIngress(inout headers_t hdr, inout local_metadata_t meta,
             meta.verdict = VERDICT_ALLOW;
         } else if (meta.verdict == VERDICT_DROP) {
             drop_counter.count((bit<32>) meta.reason);
+        }
+        if (meta.verdict == VERDICT_ALLOW && meta.rule_id != 0) {
+            rule_tx_counter.count(meta.rule_id);
         }
 
         if (meta.report == 1) {

@@ -220,6 +220,8 @@ export const COUNTERS = {
   drops: { name: ingress('drop_counter'), size: 16 },
   audits: { name: ingress('audit_counter'), size: 16 },
   quotaDrops: { name: ingress('quota_drop_counter'), size: 65536 },
+  /** Per rule id: what the rule let out (after every later stage), the evidence of bytes out. */
+  ruleTx: { name: ingress('rule_tx_counter'), size: 131072 },
 } as const satisfies Record<string, IndexedContract>;
 
 export const REGISTERS = {

@@ -288,6 +288,7 @@ export class PacketModel {
   private readonly dropCounter: CounterCell[];
   private readonly auditCounter: CounterCell[];
   private readonly quotaDropCounter: CounterCell[];
+  private readonly ruleTxCounter: CounterCell[];
   private readonly quotaUsed: bigint[];
   private readonly sensitiveRxBytes: bigint[];
   private readonly rateMeter: MeterCell[];
@@ -356,6 +357,7 @@ export class PacketModel {
     this.dropCounter = state.counter(COUNTERS.drops.name);
     this.auditCounter = state.counter(COUNTERS.audits.name);
     this.quotaDropCounter = state.counter(COUNTERS.quotaDrops.name);
+    this.ruleTxCounter = state.counter(COUNTERS.ruleTx.name);
     this.quotaUsed = state.register(REGISTERS.quotaUsed.name);
     this.sensitiveRxBytes = state.register(REGISTERS.sensitiveRxBytes.name);
     this.rateMeter = state.meter(METERS.rate.name);
@@ -460,6 +462,7 @@ export class PacketModel {
     } else if (m.verdict === VERDICT_DROP) {
       this.countIndexed(this.dropCounter, m.reason, lengthBig);
     }
+    if (m.verdict === VERDICT_ALLOW && m.ruleId !== 0) this.countIndexed(this.ruleTxCounter, m.ruleId, lengthBig);
 
     const allowed = m.verdict === VERDICT_ALLOW;
     const verdict: Verdict = {

@@ -12,7 +12,7 @@ import {
   type TelemetrySource,
 } from './collector';
 
-function aclEntry(ruleId: number, dst: bigint): EntrySpec {
+function aclEntry(ruleId: number, dst: bigint, action = 'NicguardIngress.allow'): EntrySpec {
   return {
     table: TABLES.aclV4.name,
     match: {
@@ -20,7 +20,7 @@ function aclEntry(ruleId: number, dst: bigint): EntrySpec {
       dst_addr: { kind: 'ternary', value: dst, mask: 0xffffffffn },
     },
     priority: 10,
-    action: 'NicguardIngress.allow',
+    action,
     params: { rule_id: BigInt(ruleId), flags: 0n },
   };
 }
@@ -30,11 +30,13 @@ class FakeDevice implements TelemetrySource {
   acl: CounterReading[] = [];
   registers = new Map<number, bigint>();
   quotaDrops = new Map<number, bigint>();
+  ruleTx = new Map<number, { packets: bigint; bytes: bigint }>();
   written: RegisterCellSpec[] = [];
   async readDirectCounters(table: string): Promise<readonly CounterReading[]> {
     return table === TABLES.aclV4.name ? this.acl : [];
   }
   async readCounters(counter: string): Promise<readonly CounterCellReading[]> {
+    if (counter === COUNTERS.ruleTx.name) return [...this.ruleTx].map(([index, c]) => ({ index, ...c }));
     assert.equal(counter, COUNTERS.quotaDrops.name);
     return [...this.quotaDrops].map(([index, packets]) => ({ index, packets, bytes: 0n }));
   }
@@ -73,33 +75,39 @@ function setup() {
 }
 
 describe('telemetry collector', () => {
-  it('sums a rule over its entries and samples only rules that moved', async () => {
+  it('samples what each rule let out, and what deny rules stopped, only when it moved', async () => {
     const { device, appended, collector } = setup();
+    device.ruleTx.set(7, { packets: 3n, bytes: 250n });
+    device.ruleTx.set(8, { packets: 0n, bytes: 0n });
     device.acl = [
-      { entry: aclEntry(7, 0xcb007100n), counter: { packets: 2n, bytes: 200n } },
-      { entry: aclEntry(7, 0xcb007101n), counter: { packets: 1n, bytes: 50n } },
-      { entry: aclEntry(8, 0x0a140005n), counter: { packets: 0n, bytes: 0n } },
+      // Allow entries' direct counters include packets later stages dropped: not evidence of bytes out.
+      { entry: aclEntry(7, 0xcb007100n), counter: { packets: 9n, bytes: 900n } },
+      { entry: aclEntry(9, 0xc0000200n, 'NicguardIngress.deny'), counter: { packets: 2n, bytes: 120n } },
+      { entry: aclEntry(9, 0xc0000201n, 'NicguardIngress.deny'), counter: { packets: 1n, bytes: 60n } },
     ];
-    const first = await collector.collect();
-    assert.equal(first.rulesSeen, 2);
-    assert.equal(appended.length, 1);
-    const sample = appended[0];
-    assert.ok(sample.kind === 'counter_sample');
-    assert.equal(sample.ruleId, '7');
-    assert.equal(sample.ruleName, 'llm');
-    assert.equal(sample.agent, 'bot');
-    assert.equal(sample.packets, 3n);
-    assert.equal(sample.bytes, 250n);
-    assert.equal(sample.policyVersion, 'v1');
-
-    await collector.collect();
-    assert.equal(appended.length, 1, 'nothing moved, nothing appended');
-
-    device.acl[2] = { entry: aclEntry(8, 0x0a140005n), counter: { packets: 4n, bytes: 400n } };
     await collector.collect();
     assert.equal(appended.length, 2);
+    const [tx, denied] = appended;
+    assert.ok(tx.kind === 'counter_sample' && denied.kind === 'counter_sample');
+    assert.equal(tx.table, COUNTERS.ruleTx.name);
+    assert.equal(tx.ruleId, '7');
+    assert.equal(tx.ruleName, 'llm');
+    assert.equal(tx.agent, 'bot');
+    assert.equal(tx.bytes, 250n);
+    assert.equal(tx.policyVersion, 'v1');
+    assert.equal(denied.table, TABLES.aclV4.name);
+    assert.equal(denied.ruleId, '9');
+    assert.equal(denied.packets, 3n);
+    assert.equal(denied.bytes, 180n);
+
+    await collector.collect();
+    assert.equal(appended.length, 2, 'nothing moved, nothing appended');
+
+    device.ruleTx.set(8, { packets: 4n, bytes: 400n });
+    await collector.collect();
+    assert.equal(appended.length, 3);
     assert.ok(
-      appended[1].kind === 'counter_sample' && appended[1].ruleId === '8' && appended[1].bytes === 400n,
+      appended[2].kind === 'counter_sample' && appended[2].ruleId === '8' && appended[2].bytes === 400n,
     );
   });
 

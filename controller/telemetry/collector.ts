@@ -1,6 +1,6 @@
-// Telemetry: what the device counted, turned into evidence. Every interval the collector reads the
-// ACL entries' direct counters (and the drop/audit counters and quota registers where the profile
-// has registers), sums them per rule, and appends one counter sample per rule that moved; the
+// Telemetry: what the device counted, turned into evidence. Every interval the collector reads what
+// each rule let out (rule_tx_counter) and what each deny rule stopped (its entries' direct
+// counters), and appends one counter sample per rule that moved; the
 // evidence log turns absolute readings into deltas, correct across resets. Deny digests become
 // denial records (best effort: digests may be lost, the counters are the record of truth). Quota
 // windows are closed on schedule: the used bytes are recorded and the register zeroed.
@@ -9,7 +9,7 @@
 // EvidenceSink, so it knows neither gRPC nor SQLite; the policy enters only as the compiled index
 // that names rule ids and agent ids.
 
-import { reasonName, COUNTERS, REGISTERS, TABLES } from '../pipeline/contract';
+import { ACTIONS, reasonName, COUNTERS, REGISTERS, TABLES } from '../pipeline/contract';
 import type { EntrySpec, RegisterCellSpec } from '../pipeline/entries';
 import type { TargetProfile } from '../pipeline/profiles';
 import { formatIPv4, formatIPv6 } from '../p4runtime/values';
@@ -159,50 +159,60 @@ export class TelemetryCollector {
       if (!this.windowStart.has(slot.slot)) this.windowStart.set(slot.slot, start);
   }
 
-  /** Reads every ACL entry's counter and appends one sample per rule whose totals moved. */
+  /**
+   * Appends one sample per rule whose totals moved: for every rule, what it let out (the
+   * rule_tx_counter cell of its id, counted after every later stage); for deny rules, what they
+   * stopped (their entries' direct counters), since a deny rule lets nothing out.
+   */
   async collect(): Promise<CollectResult> {
     const started = Date.now();
     const time = this.now();
     const epoch = this.options.epoch?.();
     const records: TelemetryRecord[] = [];
-    let rulesSeen = 0;
+    const rulesSeen = new Set<number>();
+    const sample = (table: string, ruleId: number, total: RuleTotal): void => {
+      rulesSeen.add(ruleId);
+      const key = `${table}|${ruleId}|${epoch ?? ''}`;
+      const previous = this.last.get(key);
+      if (previous && previous.packets === total.packets && previous.bytes === total.bytes) return;
+      this.last.set(key, total);
+      if (!previous && total.packets === 0n) return;
+      const names = this.ruleNames.get(ruleId);
+      records.push({
+        kind: 'counter_sample',
+        time,
+        device: this.options.device,
+        table,
+        ruleId: String(ruleId),
+        ...(names ? { ruleName: names.rule, agent: names.agent } : {}),
+        policyVersion: this.policy.version,
+        packets: total.packets,
+        bytes: total.bytes,
+        ...(epoch !== undefined ? { epoch } : {}),
+      });
+    };
+    for (const cell of await this.source.readCounters(COUNTERS.ruleTx.name)) {
+      if (
+        cell.index === 0 ||
+        (cell.packets === 0n && !this.last.has(`${COUNTERS.ruleTx.name}|${cell.index}|${epoch ?? ''}`))
+      )
+        continue;
+      sample(COUNTERS.ruleTx.name, cell.index, { packets: cell.packets, bytes: cell.bytes });
+    }
     for (const table of ACL_TABLES) {
       const totals = new Map<number, RuleTotal>();
       for (const reading of await this.source.readDirectCounters(table)) {
         const ruleId = ruleIdOf(reading.entry);
-        if (ruleId === undefined || !reading.counter) continue;
+        if (ruleId === undefined || !reading.counter || reading.entry.action !== ACTIONS.deny.name) continue;
         const total = totals.get(ruleId) ?? { packets: 0n, bytes: 0n };
         total.packets += reading.counter.packets;
         total.bytes += reading.counter.bytes;
         totals.set(ruleId, total);
       }
-      rulesSeen += totals.size;
-      for (const [ruleId, total] of totals) {
-        const key = `${table}|${ruleId}|${epoch ?? ''}`;
-        const previous = this.last.get(key);
-        if (previous && previous.packets === total.packets && previous.bytes === total.bytes) continue;
-        if (!previous && total.packets === 0n) {
-          this.last.set(key, total);
-          continue;
-        }
-        this.last.set(key, total);
-        const names = this.ruleNames.get(ruleId);
-        records.push({
-          kind: 'counter_sample',
-          time,
-          device: this.options.device,
-          table,
-          ruleId: String(ruleId),
-          ...(names ? { ruleName: names.rule, agent: names.agent } : {}),
-          policyVersion: this.policy.version,
-          packets: total.packets,
-          bytes: total.bytes,
-          ...(epoch !== undefined ? { epoch } : {}),
-        });
-      }
+      for (const [ruleId, total] of totals) sample(table, ruleId, total);
     }
     if (records.length > 0) this.sink.appendBatch(records);
-    return { samples: records.length, rulesSeen, durationMs: Date.now() - started };
+    return { samples: records.length, rulesSeen: rulesSeen.size, durationMs: Date.now() - started };
   }
 
   /** Turns a deny digest (members as the P4 program's deny_digest_t) into a denial record. */
