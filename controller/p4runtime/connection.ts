@@ -112,18 +112,36 @@ export function createStub(settings: ChannelSettings): P4RuntimeClient {
 
 /**
  * Waits until the channel is connected, or fails with a ConnectionError that says why: nobody
- * listening, or which part of the TLS handshake failed.
+ * listening, or which part of the TLS handshake failed. A TLS failure is final and reported at
+ * the first failed attempt; an unreachable device is retried until the deadline, since devices
+ * restart.
  */
 export async function waitConnected(
   stub: P4RuntimeClient,
   settings: Pick<ChannelSettings, 'address' | 'tls' | 'insecure'>,
   timeoutMs: number,
 ): Promise<void> {
-  const ready = await new Promise<Error | undefined>((resolve) =>
-    stub.waitForReady(Date.now() + timeoutMs, (err) => resolve(err ?? undefined)),
-  );
-  if (!ready) return;
-  throw await diagnose(stub, settings, Math.min(timeoutMs, 5_000));
+  const channel = stub.getChannel();
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const state = channel.getConnectivityState(true);
+    if (state === grpc.connectivityState.READY) return;
+    if (state === grpc.connectivityState.SHUTDOWN) {
+      throw new ConnectionError(
+        'UNREACHABLE',
+        `the channel to ${settings.address} was closed`,
+        settings.address,
+      );
+    }
+    if (state === grpc.connectivityState.TRANSIENT_FAILURE) {
+      const err = await diagnose(stub, settings, Math.max(1, Math.min(deadline - Date.now(), 5_000)));
+      if (err.code === 'TLS_FAILED' || Date.now() >= deadline) throw err;
+    }
+    const changed = await new Promise<boolean>((resolve) =>
+      channel.watchConnectivityState(state, deadline, (err) => resolve(!err)),
+    );
+    if (!changed) throw await diagnose(stub, settings, 1_000);
+  }
 }
 
 /** Turns a connection failure into a ConnectionError with the most precise reason available. */
