@@ -1,0 +1,141 @@
+// `nicguard scenario run`: "does this policy do what I think?" Scenario files describe traffic and
+// the verdicts it should get; each runs against a device the policy is applied to over P4Runtime.
+
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import type { DeviceConfig } from '../../controller/config/config';
+import { profileByName, type ProfileName } from '../../controller/pipeline/profiles';
+import { junitXml } from '../../controller/scenario/junit';
+import { prepareScenario, type PreparedScenario } from '../../controller/scenario/prepare';
+import { formatResults, resultsJson } from '../../controller/scenario/report';
+import {
+  connectProbeDevice,
+  runScenario,
+  startInProcessDevice,
+  type DeviceFactory,
+  type ScenarioResult,
+} from '../../controller/scenario/runner';
+import type { ScenarioError } from '../../controller/scenario/errors';
+import { CliError, ExitCode, run, type CommandResult } from '../kit';
+
+const TARGETS = ['softnic', 'softnic-remote'] as const;
+type TargetName = (typeof TARGETS)[number];
+
+interface RunOptions {
+  target: string;
+  address?: string;
+  deviceId: string;
+  electionId: string;
+  profile: string;
+  junit?: string;
+}
+
+function deviceFactory(opts: RunOptions): { factory: DeviceFactory; profile: ProfileName } {
+  if (!(TARGETS as readonly string[]).includes(opts.target)) {
+    throw new CliError(
+      `unknown target "${opts.target}"`,
+      ExitCode.BAD_INPUT,
+      `use one of ${TARGETS.join(', ')}`,
+    );
+  }
+  const target = opts.target as TargetName;
+  if (target === 'softnic') {
+    if (opts.address) {
+      throw new CliError(
+        '--address is for a remote target',
+        ExitCode.BAD_INPUT,
+        'add --target softnic-remote',
+      );
+    }
+    return { factory: () => startInProcessDevice(), profile: 'softnic' };
+  }
+  if (!opts.address) {
+    throw new CliError('--target softnic-remote needs --address host:port', ExitCode.BAD_INPUT);
+  }
+  let profile: ProfileName;
+  let deviceId: bigint;
+  let electionId: bigint;
+  try {
+    profile = profileByName(opts.profile).name;
+    deviceId = BigInt(opts.deviceId);
+    electionId = BigInt(opts.electionId);
+  } catch (err) {
+    throw new CliError((err as Error).message, ExitCode.BAD_INPUT);
+  }
+  const config: DeviceConfig = {
+    name: 'scenario-target',
+    address: opts.address,
+    deviceId,
+    electionId,
+    profile,
+    insecure: true,
+  };
+  return { factory: () => connectProbeDevice(config), profile };
+}
+
+function prepareAll(files: readonly string[], profile: ProfileName): PreparedScenario[] {
+  const prepared: PreparedScenario[] = [];
+  const errors: ScenarioError[] = [];
+  for (const file of files) {
+    const r = prepareScenario(file, profileByName(profile));
+    if (r.ok) prepared.push(r.prepared);
+    else errors.push(...r.errors);
+  }
+  if (errors.length > 0) {
+    throw new CliError(
+      `${errors.length} problem(s) in scenario files:\n${errors.map((e) => e.format()).join('\n')}`,
+      ExitCode.BAD_INPUT,
+      'fix the files at the positions shown; docs/scenarios.md describes every field',
+      { errors: errors.map((e) => e.toJSON()) },
+    );
+  }
+  return prepared;
+}
+
+function exitCodeFor(results: readonly ScenarioResult[]) {
+  if (results.some((r) => r.setupError?.kind === 'device')) return ExitCode.DEVICE_UNREACHABLE;
+  return results.every((r) => r.ok) ? ExitCode.OK : ExitCode.FAILURE;
+}
+
+export function registerScenario(program: Command): void {
+  const scenario = program
+    .command('scenario')
+    .description('run policy scenarios: traffic with expected verdicts, checked on a device');
+
+  scenario
+    .command('run')
+    .description("apply each scenario's policy to a target, send its traffic and check every step")
+    .argument('<files...>', 'scenario files (*.scenario.yaml)')
+    .option(
+      '--target <name>',
+      `where to run: ${TARGETS.join(' (in this process) or ')} (over P4Runtime)`,
+      'softnic',
+    )
+    .option('--address <host:port>', 'P4Runtime address of a remote target (plaintext)')
+    .option('--device-id <n>', 'P4Runtime device id of a remote target', '1')
+    .option('--election-id <n>', 'election id to become primary on a remote target', '1')
+    .option('--profile <name>', 'target profile of a remote target: softnic or bmv2', 'softnic')
+    .option('--junit <file>', 'also write JUnit XML: one testsuite per file, one testcase per step')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  nicguard scenario run examples/*.scenario.yaml\n' +
+        '  nicguard scenario run tests/*.scenario.yaml --junit scenarios.xml\n' +
+        '  nicguard scenario run my.scenario.yaml --target softnic-remote --address 127.0.0.1:9559',
+    )
+    .action(
+      run(async (files: string[], opts: RunOptions): Promise<CommandResult> => {
+        const { factory, profile } = deviceFactory(opts);
+        const prepared = prepareAll(files, profile);
+        const results: ScenarioResult[] = [];
+        for (const p of prepared) results.push(await runScenario(p, factory));
+        if (opts.junit) {
+          try {
+            writeFileSync(opts.junit, junitXml(results));
+          } catch (err) {
+            throw new CliError(`cannot write ${opts.junit}: ${(err as Error).message}`, ExitCode.FAILURE);
+          }
+        }
+        return { human: formatResults(results), json: resultsJson(results), exitCode: exitCodeFor(results) };
+      }),
+    );
+}

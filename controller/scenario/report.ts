@@ -1,0 +1,53 @@
+// How scenario results read at a terminal and in --json: one line per step, pass or fail, and under
+// a failure what was expected and what happened.
+
+import type { ScenarioResult } from './runner';
+
+export function formatResults(results: readonly ScenarioResult[]): string {
+  const out: string[] = [];
+  for (const r of results) {
+    out.push(
+      `${r.ok ? 'PASS' : 'FAIL'}  ${r.file} — ${r.name} (${r.target}, ${(r.durationMs / 1000).toFixed(1)} s)`,
+    );
+    if (r.setupError) out.push(`      could not start (${r.setupError.kind}): ${r.setupError.message}`);
+    for (const s of r.steps) {
+      out.push(`  ${s.ok ? 'ok  ' : 'FAIL'}  step ${s.index + 1} (line ${s.line}): ${s.name}`);
+      out.push(`          ${s.summary}`);
+      for (const p of s.problems) out.push(`          ✗ ${p}`);
+    }
+  }
+  const steps = results.flatMap((r) => r.steps);
+  const failed = steps.filter((s) => !s.ok).length;
+  const broken = results.filter((r) => r.setupError).length;
+  out.push('');
+  out.push(
+    `${results.length} scenario(s), ${steps.length} step(s): ${steps.length - failed} passed, ${failed} failed` +
+      (broken > 0 ? `, ${broken} scenario(s) could not start` : ''),
+  );
+  return out.join('\n');
+}
+
+export function resultsJson(results: readonly ScenarioResult[]): unknown {
+  return {
+    ok: results.every((r) => r.ok),
+    scenarios: results.map((r) => ({
+      file: r.file,
+      name: r.name,
+      target: r.target,
+      ok: r.ok,
+      durationMs: r.durationMs,
+      ...(r.setupError ? { setupError: r.setupError } : {}),
+      steps: r.steps.map((s) => ({
+        step: s.index + 1,
+        name: s.name,
+        kind: s.kind,
+        line: s.line,
+        ok: s.ok,
+        summary: s.summary,
+        problems: s.problems,
+        durationMs: s.durationMs,
+        ...(s.observation ? { observation: s.observation } : {}),
+      })),
+    })),
+  };
+}

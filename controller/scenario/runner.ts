@@ -1,0 +1,442 @@
+// Runs prepared scenarios against a device: the policy goes in through the compiler, the planner
+// and P4Runtime (never into the model's tables directly), traffic goes through a TrafficTarget, and
+// counters come back over P4Runtime the way telemetry reads them. Each step passes or fails on its
+// own; a failed step does not stop the scenario, so one run shows every broken expectation.
+
+import { applyCompiled, openDevice, resetSensitiveTallies, telemetrySource } from '../device/device';
+import type { DeviceConfig } from '../config/config';
+import type { DeviceClient } from '../p4runtime/client';
+import { ConnectionError } from '../p4runtime/errors';
+import { loadNicguardPipeline } from '../pipeline/artifacts';
+import { COUNTERS, Reason, REGISTERS, TABLES } from '../pipeline/contract';
+import { profileByName, type TargetProfile } from '../pipeline/profiles';
+import { agentExfiltrationThreshold } from '../policy/model';
+import { ManualClock } from '../softnic/clock';
+import { SoftnicDataplane } from '../softnic/dataplane';
+import { Softnic } from '../softnic/server';
+import { TelemetryCollector, type TelemetryRecord } from '../telemetry/collector';
+import { FlowTally, formatBytes, type FlowObservation } from './expect';
+import { compare, type Comparison, type CounterCheck, type Step } from './model';
+import type { PreparedScenario } from './prepare';
+import { InProcessTarget, PacketOutProbeTarget, type TrafficTarget } from './target';
+import { scenarioFlowPackets } from './traffic';
+
+/** A device with the nicguard pipeline installed, a primary session to it, and a way to send traffic. */
+export interface ScenarioDevice {
+  readonly client: DeviceClient;
+  readonly target: TrafficTarget;
+  readonly profile: TargetProfile;
+  /** Shown in reports: what the scenario ran against. */
+  readonly description: string;
+  close(): Promise<void>;
+}
+
+export type DeviceFactory = () => Promise<ScenarioDevice>;
+
+export interface StepResult {
+  readonly index: number;
+  readonly name: string;
+  readonly kind: Step['kind'];
+  readonly line: number;
+  readonly ok: boolean;
+  /** What happened, in one line. */
+  readonly summary: string;
+  /** Why it failed: what was expected and what happened. Empty when it passed. */
+  readonly problems: readonly string[];
+  readonly durationMs: number;
+  readonly observation?: FlowObservation | Record<string, unknown>;
+}
+
+export type SetupErrorKind = 'device' | 'apply';
+
+export interface ScenarioResult {
+  readonly file: string;
+  readonly name: string;
+  readonly target: string;
+  readonly ok: boolean;
+  readonly steps: readonly StepResult[];
+  readonly durationMs: number;
+  /** The scenario could not start: no device, or the policy could not be applied. */
+  readonly setupError?: { readonly kind: SetupErrorKind; readonly message: string };
+}
+
+const DEVICE_ID = 1n;
+
+/**
+ * A softnic started in this process on a free local port, the pipeline pushed over P4Runtime.
+ * With `probes`, traffic still goes over P4Runtime as report-mode PacketOuts (the same path a
+ * remote softnic or bmv2 takes); otherwise frames go straight into the packet model, whose meters
+ * then run on the scenario's virtual clock.
+ */
+export async function startInProcessDevice(options: { probes?: boolean } = {}): Promise<ScenarioDevice> {
+  const clock = new ManualClock();
+  const nic = await Softnic.start({ address: '127.0.0.1:0', deviceId: DEVICE_ID });
+  const dataplane = SoftnicDataplane.attachTo(nic, { clock: () => clock.nowNs() });
+  try {
+    const config: DeviceConfig = {
+      name: 'scenario-softnic',
+      address: `127.0.0.1:${nic.port}`,
+      deviceId: DEVICE_ID,
+      electionId: 1n,
+      profile: 'softnic',
+      insecure: true,
+    };
+    const opened = await openDevice(config, loadNicguardPipeline(), { reconnect: false });
+    const target = options.probes
+      ? new PacketOutProbeTarget(opened.client, 5_000, 'in-process softnic, report-mode PacketOut probes')
+      : new InProcessTarget(dataplane, clock, 'in-process softnic');
+    return {
+      client: opened.client,
+      target,
+      profile: opened.profile,
+      description: target.description,
+      close: async () => {
+        await target.close();
+        opened.client.close();
+        dataplane.detach();
+        await nic.stop();
+      },
+    };
+  } catch (err) {
+    dataplane.detach();
+    await nic.stop();
+    throw err;
+  }
+}
+
+/** A device reached over P4Runtime (a softnic in another process, or bmv2), probed by PacketOut. */
+export async function connectProbeDevice(config: DeviceConfig): Promise<ScenarioDevice> {
+  const opened = await openDevice(config, loadNicguardPipeline(), { reconnect: false });
+  const target = new PacketOutProbeTarget(
+    opened.client,
+    5_000,
+    `${config.address}, report-mode PacketOut probes`,
+  );
+  return {
+    client: opened.client,
+    target,
+    profile: profileByName(config.profile),
+    description: target.description,
+    close: async () => {
+      await target.close();
+      opened.client.close();
+    },
+  };
+}
+
+/** Counter totals per rule id over both ACL tables, fed by the telemetry collector's samples. */
+class RuleTotals {
+  private readonly latest = new Map<
+    string,
+    { table: string; ruleId: number; packets: bigint; bytes: bigint }
+  >();
+
+  record(records: readonly TelemetryRecord[]): void {
+    for (const r of records) {
+      if (r.kind !== 'counter_sample') continue;
+      this.latest.set(`${r.table}|${r.ruleId}`, {
+        table: r.table,
+        ruleId: Number(r.ruleId),
+        packets: r.packets,
+        bytes: r.bytes,
+      });
+    }
+  }
+
+  copy(): RuleTotals {
+    const out = new RuleTotals();
+    for (const [key, t] of this.latest) out.latest.set(key, { ...t });
+    return out;
+  }
+
+  /** Totals of the rule ids over the samples of `tables` (counter or table names). */
+  sum(ruleIds: ReadonlySet<number>, tables: ReadonlySet<string>): { packets: bigint; bytes: bigint } {
+    let packets = 0n;
+    let bytes = 0n;
+    for (const t of this.latest.values()) {
+      if (!ruleIds.has(t.ruleId) || !tables.has(t.table)) continue;
+      packets += t.packets;
+      bytes += t.bytes;
+    }
+    return { packets, bytes };
+  }
+}
+
+class ScenarioRun {
+  private elapsedNs = 0n;
+  private readonly startMs = Date.now();
+  private readonly totals = new RuleTotals();
+  private readonly collector: TelemetryCollector;
+  private baseline = new RuleTotals();
+  private dropBaseline = new Map<string, { packets: bigint; bytes: bigint }>();
+  private readonly ruleNames: Map<number, string>;
+
+  constructor(
+    private readonly p: PreparedScenario,
+    private readonly device: ScenarioDevice,
+  ) {
+    this.ruleNames = new Map(p.compiled.rules.map((r) => [r.ruleId, r.rule]));
+    this.collector = new TelemetryCollector(
+      telemetrySource(device.client),
+      { appendBatch: (records) => this.totals.record(records) },
+      p.compiled,
+      { device: 'scenario', profile: device.profile, now: () => this.nowMs() },
+    );
+  }
+
+  private nowMs(): number {
+    return this.startMs + Number(this.elapsedNs / 1_000_000n);
+  }
+
+  private ruleName = (id: number): string => this.ruleNames.get(id) ?? `id ${id}`;
+
+  private ruleIds(rule: string, agent?: string): Set<number> {
+    return new Set(
+      this.p.compiled.rules
+        .filter((r) => r.rule === rule && (agent === undefined || r.agent === agent))
+        .map((r) => r.ruleId),
+    );
+  }
+
+  /** Brings the device to the scenario's starting point: its policy, empty quotas and tallies. */
+  async setUp(): Promise<void> {
+    const { result } = await applyCompiled(this.device.client, this.p.compiled);
+    if (!result.ok) throw new ApplyFailed(result.error?.message ?? 'the device refused the policy');
+    await this.device.target.policyChanged();
+    if (this.device.profile.registers) {
+      await this.collector.closeQuotaWindows(true);
+      await resetSensitiveTallies(
+        this.device.client,
+        this.p.compiled.agents.map((a) => a.agentId),
+      );
+    }
+    // Counters are not reset by a policy change; checks are against what this scenario added.
+    await this.collector.collect();
+    this.baseline = this.totals.copy();
+    this.dropBaseline = await this.readReasonCounters();
+  }
+
+  private async readReasonCounters(): Promise<Map<string, { packets: bigint; bytes: bigint }>> {
+    const out = new Map<string, { packets: bigint; bytes: bigint }>();
+    for (const [kind, name] of [
+      ['drops', COUNTERS.drops.name],
+      ['audits', COUNTERS.audits.name],
+    ] as const) {
+      for (const c of await this.device.client.readCounters(name))
+        out.set(`${kind}|${c.index}`, { packets: c.packets, bytes: c.bytes });
+    }
+    return out;
+  }
+
+  async step(step: Step): Promise<StepResult> {
+    const started = Date.now();
+    const base = { index: step.index, name: step.name, kind: step.kind, line: step.line };
+    try {
+      const r = await this.execute(step);
+      return { ...base, ...r, ok: r.problems.length === 0, durationMs: Date.now() - started };
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      return {
+        ...base,
+        ok: false,
+        summary: 'error',
+        problems: [`the step could not run: ${message}`],
+        durationMs: Date.now() - started,
+      };
+    }
+  }
+
+  private async execute(step: Step): Promise<Pick<StepResult, 'summary' | 'problems' | 'observation'>> {
+    switch (step.kind) {
+      case 'send':
+      case 'spoof':
+        return this.flow(step);
+      case 'advance':
+        return this.advance(step.seconds, step.text);
+      case 'expect-counter':
+        return this.counter(step.counter);
+    }
+  }
+
+  private async flow(step: Extract<Step, { kind: 'send' | 'spoof' }>) {
+    const resolved = this.p.flows.get(step.index)!;
+    const f = step.flow;
+    const pinned = step.check.rule === undefined ? undefined : this.ruleIds(step.check.rule);
+    const tally = new FlowTally(step.check, pinned, this.ruleName);
+    const target = this.device.target;
+    const packets = scenarioFlowPackets({
+      agent: {
+        switchPort: resolved.ingressPort,
+        mac: resolved.srcMac,
+        ip: resolved.srcIp,
+        ...(f.srcPort ? { l4Port: f.srcPort } : {}),
+      },
+      host: { ip: resolved.dstIp, l4Port: f.port ?? 0 },
+      gatewayMac: this.p.scenario.topology.gatewayMac,
+      uplinkPort: this.p.policySet.uplinkPort,
+      protocol: f.protocol,
+      sendBytes: f.bytes,
+      ...(f.replyBytes !== undefined ? { receiveBytes: f.replyBytes } : {}),
+      mtu: f.mtu,
+    });
+    for (const packet of packets) {
+      if (f.paceBytesPerSecond !== undefined) {
+        // Wire time of this frame at the pace; the device's meters see the gap.
+        const ns = (BigInt(packet.frame.length) * 1_000_000_000n) / BigInt(f.paceBytesPerSecond);
+        target.advanceClock(ns);
+        this.elapsedNs += ns;
+      }
+      if (packet.direction === 'send') {
+        tally.addSent(await target.inject(packet.ingressPort, packet.frame));
+      } else if (!tally.anyForwarded) {
+        // A host answers only what reached it.
+        tally.skipReply();
+      } else {
+        tally.addReply(await target.inject(packet.ingressPort, packet.frame));
+      }
+    }
+    const outcome = tally.outcome();
+    return { summary: outcome.summary, problems: outcome.problems, observation: outcome.observation };
+  }
+
+  private async advance(seconds: number, text: string) {
+    const ns = BigInt(seconds) * 1_000_000_000n;
+    this.device.target.advanceClock(ns);
+    this.elapsedNs += ns;
+    const closed = await this.collector.closeQuotaWindows();
+    const slots = closed.map((slot) => {
+      const q = this.p.compiled.quotaSlots.find((s) => s.slot === slot);
+      return q ? `${q.agent}: ${q.destination ?? q.rules.join('+')}` : `slot ${slot}`;
+    });
+    const meters = this.device.target.virtualTime
+      ? 'meters refilled'
+      : 'the device keeps its own time for meters';
+    const windows = slots.length > 0 ? `closed quota window(s) ${slots.join(', ')}` : 'no quota window due';
+    return {
+      summary: `clock +${text}: ${windows}; ${meters}`,
+      problems: [],
+      observation: { closedSlots: closed },
+    };
+  }
+
+  private async counter(c: CounterCheck) {
+    const problems: string[] = [];
+    const check = (
+      label: string,
+      cmp: Comparison | undefined,
+      observed: bigint,
+      unit: 'bytes' | 'packets',
+    ) => {
+      if (!cmp) return;
+      if (!compare(cmp, Number(observed))) {
+        const shown = unit === 'bytes' ? `${observed} B (${formatBytes(Number(observed))})` : `${observed}`;
+        problems.push(`expected ${label} ${cmp.text}, got ${shown}`);
+      }
+    };
+    if (c.kind === 'rule') {
+      await this.collector.collect();
+      const ids = this.ruleIds(c.rule, c.agent);
+      // An allow rule is measured by what it let out (rule_tx_counter, after every later stage), a
+      // deny rule by what it stopped (its entries' direct counters): what telemetry samples.
+      const deny = this.p.policySet.rules.find((r) => r.name === c.rule)?.action === 'deny';
+      const tables = new Set<string>(deny ? [TABLES.aclV4.name, TABLES.aclV6.name] : [COUNTERS.ruleTx.name]);
+      const now = this.totals.sum(ids, tables);
+      const before = this.baseline.sum(ids, tables);
+      const packets = now.packets - before.packets;
+      const bytes = now.bytes - before.bytes;
+      check(`rule ${c.rule} packets`, c.packets, packets, 'packets');
+      check(`rule ${c.rule} bytes`, c.bytes, bytes, 'bytes');
+      return {
+        summary: `rule ${c.rule}${c.agent ? ` (${c.agent})` : ''} ${deny ? 'stopped' : 'let out'} ${packets} packets, ${formatBytes(Number(bytes))}`,
+        problems,
+        observation: { packets: packets.toString(), bytes: bytes.toString() },
+      };
+    }
+    if (c.kind === 'taint') {
+      const place = this.p.agents.get(c.agent)!;
+      const def = this.p.policySet.agents.find((a) => a.name === c.agent)!;
+      const threshold = agentExfiltrationThreshold(this.p.policySet, def);
+      const cells = await this.device.client.readRegisters(REGISTERS.sensitiveRxBytes.name, place.agentId);
+      const tally = cells[0]?.value ?? 0n;
+      const tainted = threshold !== undefined && tally > BigInt(threshold);
+      const limit =
+        threshold === undefined ? 'no exfiltration threshold' : `threshold ${formatBytes(threshold)}`;
+      if (c.tainted !== undefined && c.tainted !== tainted) {
+        problems.push(
+          `expected agent ${c.agent} ${c.tainted ? 'tainted' : 'not tainted'}, but it is ${tainted ? '' : 'not '}tainted: ${tally} B from sensitive sources, ${limit}`,
+        );
+      }
+      check(`sensitive bytes of ${c.agent}`, c.sensitiveBytes, tally, 'bytes');
+      return {
+        summary: `agent ${c.agent}: ${formatBytes(Number(tally))} from sensitive sources, ${limit}: ${tainted ? 'tainted' : 'not tainted'}`,
+        problems,
+        observation: { sensitiveBytes: tally.toString(), tainted },
+      };
+    }
+    const now = await this.readReasonCounters();
+    const key = `${c.kind}|${Reason[c.reason]}`;
+    const after = now.get(key) ?? { packets: 0n, bytes: 0n };
+    const before = this.dropBaseline.get(key) ?? { packets: 0n, bytes: 0n };
+    const packets = after.packets - before.packets;
+    const bytes = after.bytes - before.bytes;
+    const what = c.kind === 'drops' ? `drops ${c.reason}` : `audits ${c.reason}`;
+    check(`${what} packets`, c.packets, packets, 'packets');
+    check(`${what} bytes`, c.bytes, bytes, 'bytes');
+    return {
+      summary: `${what}: ${packets} packets, ${formatBytes(Number(bytes))}`,
+      problems,
+      observation: { packets: packets.toString(), bytes: bytes.toString() },
+    };
+  }
+}
+
+class ApplyFailed extends Error {
+  override readonly name = 'ApplyFailed';
+}
+
+/** Runs one prepared scenario on a fresh device from `factory`; never throws for scenario problems. */
+export async function runScenario(p: PreparedScenario, factory: DeviceFactory): Promise<ScenarioResult> {
+  const started = Date.now();
+  const head = { file: p.scenario.file, name: p.scenario.name };
+  let device: ScenarioDevice;
+  try {
+    device = await factory();
+  } catch (err) {
+    const message = err instanceof ConnectionError || err instanceof Error ? err.message : String(err);
+    return {
+      ...head,
+      target: 'none',
+      ok: false,
+      steps: [],
+      durationMs: Date.now() - started,
+      setupError: { kind: 'device', message },
+    };
+  }
+  try {
+    const run = new ScenarioRun(p, device);
+    try {
+      await run.setUp();
+    } catch (err) {
+      const kind: SetupErrorKind = err instanceof ApplyFailed ? 'apply' : 'device';
+      return {
+        ...head,
+        target: device.description,
+        ok: false,
+        steps: [],
+        durationMs: Date.now() - started,
+        setupError: { kind, message: (err as Error).message },
+      };
+    }
+    const steps: StepResult[] = [];
+    for (const step of p.scenario.steps) steps.push(await run.step(step));
+    return {
+      ...head,
+      target: device.description,
+      ok: steps.every((s) => s.ok),
+      steps,
+      durationMs: Date.now() - started,
+    };
+  } finally {
+    await device.close();
+  }
+}

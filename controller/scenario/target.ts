@@ -1,0 +1,269 @@
+// Where scenario traffic goes. A TrafficTarget takes a frame as if it arrived on a port and says
+// what the pipeline did with it. Two kinds exist:
+//   * the in-process softnic: frames run straight through its packet model (fast, and its meters
+//     can run on the scenario's virtual clock);
+//   * report-mode probes over P4Runtime: each frame is a PacketOut (P4Runtime §16.1) with
+//     packet_out.ingress_port = the port and report = 1, and the verdict comes back as a PacketIn
+//     carrying ingress_port, egress_port, reason and rule_id. This needs nothing but a P4Runtime
+//     session, so it works against a softnic in another process and against bmv2 running
+//     p4/nicguard.p4 alike.
+// Either way the policy reached the device over P4Runtime; the target only carries traffic.
+
+import type { DeviceClient } from '../p4runtime/client';
+import type { PacketInEvent } from '../p4runtime/stream';
+import {
+  AgentFlag,
+  COUNTERS,
+  Reason,
+  RuleFlag,
+  TABLES,
+  reasonName,
+  type ReasonName,
+} from '../pipeline/contract';
+import type { Verdict } from '../softnic/model';
+
+export interface InjectResult {
+  /** The frame leaves the device (for a probe: would have). Audited frames are forwarded. */
+  readonly forwarded: boolean;
+  readonly egressPort?: number;
+  /** Why it was dropped, or for an audited frame why it would have been; NONE when simply forwarded. */
+  readonly reason: ReasonName | 'UNKNOWN';
+  /** The ACL rule that decided, 0 when none did. */
+  readonly ruleId: number;
+  /** A policy drop forwarded because the agent or rule is in audit mode. */
+  readonly audited: boolean;
+  /** Bytes the device counted the frame as. */
+  readonly packetLength: number;
+}
+
+export interface TrafficTarget {
+  /** Shown in reports. */
+  readonly description: string;
+  /** Whether the device's meters run on the scenario's virtual clock (see `advanceClock`). */
+  readonly virtualTime: boolean;
+  inject(port: number, frame: Uint8Array): Promise<InjectResult>;
+  /** Moves the device's clock forward, where the target has a virtual one; otherwise does nothing. */
+  advanceClock(ns: bigint): void;
+  /** The policy on the device changed: drop whatever the target cached about it. */
+  policyChanged(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type ProbeErrorCode = 'PROBE_TIMEOUT' | 'PROBE_CLOSED';
+
+export class ProbeError extends Error {
+  override readonly name = 'ProbeError';
+  constructor(
+    readonly code: ProbeErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function resultFromVerdict(v: Verdict): InjectResult {
+  return {
+    forwarded: v.forwarded,
+    ...(v.egressPort !== undefined ? { egressPort: v.egressPort } : {}),
+    reason: v.reason,
+    ruleId: v.ruleId,
+    audited: v.audited,
+    packetLength: v.packetLength,
+  };
+}
+
+/** What an in-process dataplane offers (SoftnicDataplane satisfies it). */
+export interface FrameInjector {
+  inject(port: number, frame: Uint8Array): Verdict;
+}
+
+/** Frames run through an in-process softnic's packet model. */
+export class InProcessTarget implements TrafficTarget {
+  readonly virtualTime: boolean;
+
+  constructor(
+    private readonly dataplane: FrameInjector,
+    private readonly clock?: { advance(ns: bigint): void },
+    readonly description = 'in-process softnic',
+  ) {
+    this.virtualTime = clock !== undefined;
+  }
+
+  inject(port: number, frame: Uint8Array): Promise<InjectResult> {
+    return Promise.resolve(resultFromVerdict(this.dataplane.inject(port, frame)));
+  }
+
+  advanceClock(ns: bigint): void {
+    this.clock?.advance(ns);
+  }
+
+  policyChanged(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** bmv2's drop port: a verdict that names it went nowhere. */
+const DROP_PORT = 511;
+
+interface PendingProbe {
+  readonly frame: Buffer;
+  readonly resolve: (event: PacketInEvent) => void;
+  readonly reject: (err: Error) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+/**
+ * Report-mode PacketOut probes over a P4Runtime session that is primary (PacketOut needs it,
+ * P4Runtime §16.1). The PacketIn says forwarded or not, reason and rule, but an audited frame
+ * comes back as forwarded with reason 0: where the agent's or the rule's flags allow audit mode,
+ * the probe reads the audit counter (P4Runtime §9.4.2) after the frame to see whether it moved.
+ */
+export class PacketOutProbeTarget implements TrafficTarget {
+  readonly virtualTime = false;
+  private readonly pending: PendingProbe[] = [];
+  private readonly onPacketIn = (event: PacketInEvent) => this.received(event);
+  private agentFlags: Map<number, number> | undefined;
+  private ruleFlags: Map<number, number> | undefined;
+  private auditTotals: bigint[] | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly client: DeviceClient,
+    private readonly timeoutMs = 5_000,
+    readonly description = 'report-mode PacketOut probes over P4Runtime',
+  ) {
+    client.on('packetIn', this.onPacketIn);
+  }
+
+  async inject(port: number, frame: Uint8Array): Promise<InjectResult> {
+    if (this.agentFlags === undefined || this.ruleFlags === undefined) await this.policyChanged();
+    const payload = Buffer.from(frame);
+    const event = await this.probe(port, payload);
+    const md = event.metadata;
+    const reasonCode = Number(md.reason ?? 0n);
+    const egress = Number(md.egress_port ?? 0n);
+    const ruleId = Number(md.rule_id ?? 0n);
+    const forwarded = reasonCode === Reason.NONE && egress !== DROP_PORT;
+    // packet_length includes the 2-byte packet_out header (see softnic/dataplane.ts).
+    const packetLength = payload.length + 2;
+    let audited = false;
+    let reason: ReasonName | 'UNKNOWN' = reasonName(reasonCode);
+    if (forwarded && this.mayAudit(port, ruleId)) {
+      const moved = await this.auditCounterMoved();
+      if (moved !== undefined) {
+        audited = true;
+        reason = moved;
+      }
+    }
+    return {
+      forwarded,
+      ...(forwarded ? { egressPort: egress } : {}),
+      reason,
+      ruleId,
+      audited,
+      packetLength,
+    };
+  }
+
+  advanceClock(): void {
+    // The device keeps its own time; only the controller's clock moves (see the runner).
+  }
+
+  async policyChanged(): Promise<void> {
+    const agents = new Map<number, number>();
+    for (const r of await this.client.readTableEntries(TABLES.portMap.name)) {
+      const port = r.entry.match.ingress_port;
+      if (port?.kind === 'exact') agents.set(Number(port.value), Number(r.entry.params.flags ?? 0n));
+    }
+    const rules = new Map<number, number>();
+    for (const table of [TABLES.aclV4.name, TABLES.aclV6.name]) {
+      for (const r of await this.client.readTableEntries(table)) {
+        const id = r.entry.params.rule_id;
+        if (id !== undefined)
+          rules.set(Number(id), (rules.get(Number(id)) ?? 0) | Number(r.entry.params.flags ?? 0n));
+      }
+    }
+    this.agentFlags = agents;
+    this.ruleFlags = rules;
+    // The audit counter's baseline has to be taken before the first probe that may move it.
+    const anyAudit =
+      [...agents.values()].some((f) => (f & AgentFlag.AUDIT) !== 0) ||
+      [...rules.values()].some((f) => (f & RuleFlag.AUDIT) !== 0);
+    this.auditTotals = anyAudit ? await this.readAuditTotals() : undefined;
+  }
+
+  private async readAuditTotals(): Promise<bigint[]> {
+    const totals: bigint[] = [];
+    for (const c of await this.client.readCounters(COUNTERS.audits.name)) totals[c.index] = c.packets;
+    return totals;
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    this.client.off('packetIn', this.onPacketIn);
+    for (const p of this.pending.splice(0)) {
+      clearTimeout(p.timer);
+      p.reject(new ProbeError('PROBE_CLOSED', 'the probe target was closed'));
+    }
+    return Promise.resolve();
+  }
+
+  private mayAudit(port: number, ruleId: number): boolean {
+    const agent = this.agentFlags?.get(port) ?? 0;
+    const rule = this.ruleFlags?.get(ruleId) ?? 0;
+    return (agent & AgentFlag.AUDIT) !== 0 || (rule & RuleFlag.AUDIT) !== 0;
+  }
+
+  /** The reason whose audit counter cell gained a packet since the last look, if any. */
+  private async auditCounterMoved(): Promise<ReasonName | undefined> {
+    const before = this.auditTotals ?? [];
+    const now = await this.readAuditTotals();
+    this.auditTotals = now;
+    for (let i = 0; i < now.length; i++) {
+      if ((now[i] ?? 0n) > (before[i] ?? 0n)) {
+        const name = reasonName(i);
+        return name === 'UNKNOWN' || name === 'NONE' ? undefined : name;
+      }
+    }
+    return undefined;
+  }
+
+  private probe(port: number, payload: Buffer): Promise<PacketInEvent> {
+    if (this.closed) return Promise.reject(new ProbeError('PROBE_CLOSED', 'the probe target was closed'));
+    return new Promise<PacketInEvent>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const i = this.pending.findIndex((p) => p.timer === timer);
+        if (i >= 0) this.pending.splice(i, 1);
+        reject(
+          new ProbeError(
+            'PROBE_TIMEOUT',
+            `no PacketIn answered a report-mode probe on port ${port} within ${this.timeoutMs} ms: ` +
+              'is the device running p4/nicguard.p4 with a CPU port, and is this session primary?',
+          ),
+        );
+      }, this.timeoutMs);
+      this.pending.push({ frame: payload, resolve, reject, timer });
+      try {
+        this.client.sendPacketOut(payload, { ingress_port: port, report: 1 });
+      } catch (err) {
+        this.pending.pop();
+        clearTimeout(timer);
+        reject(err as Error);
+      }
+    });
+  }
+
+  private received(event: PacketInEvent): void {
+    // PacketIns arrive in the order the PacketOuts were processed; a frame that is not the oldest
+    // pending probe is someone else's PacketIn and is left alone.
+    const first = this.pending[0];
+    if (first === undefined || !first.frame.equals(event.payload)) return;
+    this.pending.shift();
+    clearTimeout(first.timer);
+    first.resolve(event);
+  }
+}
