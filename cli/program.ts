@@ -7,6 +7,7 @@ import { registerAssess } from './commands/assess';
 import { registerDemo } from './commands/demo';
 import { registerDevice } from './commands/device';
 import { registerPolicy } from './commands/policy';
+import { registerScenario } from './commands/scenario';
 import { registerPush } from './commands/push';
 import { registerSoftnic } from './commands/softnic';
 
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerDevice(program);
   registerSoftnic(program);
   registerAssess(program);
+  registerScenario(program);
   registerDemo(program);
   return program;
 }
