@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { registerAssess } from './commands/assess';
 import { registerDemo } from './commands/demo';
 import { registerDevice } from './commands/device';
+import { registerEvidence } from './commands/evidence';
 import { registerPolicy } from './commands/policy';
 import { registerScenario } from './commands/scenario';
 import { registerPush } from './commands/push';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerPolicy(program);
   registerPush(program);
   registerDevice(program);
+  registerEvidence(program);
   registerSoftnic(program);
   registerAssess(program);
   registerScenario(program);
