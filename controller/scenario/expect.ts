@@ -200,7 +200,7 @@ export function describeObservation(o: FlowObservation): string {
     parts.push(`${n} of them under audit (would drop: ${reason})`);
   for (const [reason, n] of Object.entries(o.drops)) parts.push(`${n} dropped ${reason}`);
   const replies = o.replies.sent + o.replies.skipped > 0 ? `; ${describeReplies(o.replies)}` : '';
-  return `${o.packets} packets: ${parts.join(', ')}${replies}`;
+  return `${o.packets} packet${o.packets === 1 ? '' : 's'}: ${parts.join(', ')}${replies}`;
 }
 
 /** Bytes in the largest binary unit that keeps the number at or above one. */

@@ -279,11 +279,16 @@ class ScenarioRun {
       ...(f.replyBytes !== undefined ? { receiveBytes: f.replyBytes } : {}),
       mtu: f.mtu,
     });
+    const wallStart = process.hrtime.bigint();
+    let scheduleNs = 0n;
     for (const packet of packets) {
       if (f.paceBytesPerSecond !== undefined) {
-        // Wire time of this frame at the pace; the device's meters see the gap.
+        // Wire time of this frame at the pace; the device's meters see the gap. A device that keeps
+        // its own time gets it in real time: wait until the frame is due.
         const ns = (BigInt(packet.frame.length) * 1_000_000_000n) / BigInt(f.paceBytesPerSecond);
-        target.advanceClock(ns);
+        scheduleNs += ns;
+        if (target.virtualTime) target.advanceClock(ns);
+        else await sleepUntil(wallStart + scheduleNs);
         this.elapsedNs += ns;
       }
       if (packet.direction === 'send') {
@@ -388,6 +393,11 @@ class ScenarioRun {
       observation: { packets: packets.toString(), bytes: bytes.toString() },
     };
   }
+}
+
+async function sleepUntil(deadlineNs: bigint): Promise<void> {
+  const aheadMs = Number((deadlineNs - process.hrtime.bigint()) / 1_000_000n);
+  if (aheadMs >= 1) await new Promise((resolve) => setTimeout(resolve, aheadMs));
 }
 
 class ApplyFailed extends Error {
