@@ -39,19 +39,19 @@ import {
   type WriteFailure,
 } from './errors';
 import { P4InfoIndex } from './p4info';
-import { encodeMessage, type P4Info, type P4RuntimeClient, type Uint128 } from './proto';
+import { encodeMessage, type Entity, type P4Info, type P4RuntimeClient, type Uint128 } from './proto';
 import {
+  counterReading,
   countersQuery,
-  decodeCounters,
-  decodeDirectCounters,
-  decodeMeters,
-  decodeRegisters,
-  decodeTableEntries,
+  directCounterReading,
   directCountersQuery,
+  meterReading,
   metersQuery,
-  readAll,
+  readEach,
+  registerReading,
   registersQuery,
   tableEntriesQuery,
+  tableEntryReading,
   type TableEntryReading,
 } from './read';
 import {
@@ -593,43 +593,42 @@ export class DeviceClient extends EventEmitter<ClientEvents> {
 
   // ------------------------------------------------------------ read (§13)
 
-  private async read(entity: Parameters<typeof readAll>[1]['entities']) {
+  private read<T>(
+    entities: Entity[],
+    decode: (codec: EntityCodec, e: Entity) => T | undefined,
+  ): Promise<T[]> {
     this.requireOpen();
-    return readAll(
+    const codec = this.codec();
+    return readEach(
       this.stub,
-      { device_id: this.deviceId.toString(), role: this.role || undefined, entities: entity },
+      { device_id: this.deviceId.toString(), role: this.role || undefined, entities },
       this.options.rpcTimeoutMs ?? 60_000,
+      (e) => decode(codec, e),
     );
   }
 
   /** Every entry of one table (by name or alias), or of all tables; with direct counters when asked. */
-  async readTableEntries(table?: string, options: { counters?: boolean } = {}): Promise<TableEntryReading[]> {
-    const codec = this.codec();
-    const entities = await this.read([tableEntriesQuery(codec, table, options.counters ?? false)]);
-    return decodeTableEntries(codec, entities);
+  readTableEntries(table?: string, options: { counters?: boolean } = {}): Promise<TableEntryReading[]> {
+    return this.read([tableEntriesQuery(this.codec(), table, options.counters ?? false)], tableEntryReading);
   }
 
   /** Direct counter of every entry of a table (P4Runtime §9.4.1). */
-  async readDirectCounters(table: string): Promise<TableEntryReading[]> {
-    const codec = this.codec();
-    return decodeDirectCounters(codec, await this.read([directCountersQuery(codec, table)]));
+  readDirectCounters(table: string): Promise<TableEntryReading[]> {
+    return this.read([directCountersQuery(this.codec(), table)], directCounterReading);
   }
 
   /** One cell of an indexed counter, or all of them without an index (P4Runtime §9.4.2). */
-  async readCounters(counter: string, index?: number): Promise<CounterCell[]> {
-    const codec = this.codec();
-    return decodeCounters(codec, await this.read([countersQuery(codec, counter, index)]));
+  readCounters(counter: string, index?: number): Promise<CounterCell[]> {
+    return this.read([countersQuery(this.codec(), counter, index)], counterReading);
   }
 
   async readRegisters(register: string, index?: number): Promise<RegisterCellSpec[]> {
     if (!this.profile.registers) this.refuse('register read', 'has no registers');
-    const codec = this.codec();
-    return decodeRegisters(codec, await this.read([registersQuery(codec, register, index)]));
+    return this.read([registersQuery(this.codec(), register, index)], registerReading);
   }
 
-  async readMeters(meter: string, index?: number): Promise<MeterReading[]> {
-    const codec = this.codec();
-    return decodeMeters(codec, await this.read([metersQuery(codec, meter, index)]));
+  readMeters(meter: string, index?: number): Promise<MeterReading[]> {
+    return this.read([metersQuery(this.codec(), meter, index)], meterReading);
   }
 
   // ------------------------------------------------------------ stream messages (§16)
