@@ -344,7 +344,7 @@ describe('report data from the evidence log', () => {
     const stray = data.agents[2];
     assert.deepEqual(
       stray?.rules.map((r) => [r.rule, r.bytes, r.destination]),
-      [['rule #99', 50, 'unknown (policy text not in the log)']],
+      [['rule #99', 50, 'unknown (no policy text in the log)']],
     );
     assert.deepEqual(
       data.agents.map((a) => a.agentId),
@@ -406,6 +406,19 @@ describe('report data from the evidence log', () => {
       () => buildReportData(log, { from: T1, to: T0, title: 'x' }),
       (e: unknown) => e instanceof ReportBuildError && e.code === 'BAD_PERIOD',
     );
+  });
+
+  it('names a version the log holds no text for from the first record that used it', () => {
+    const unknown = 'b'.repeat(64);
+    log.appendBatch([
+      sample(T0 + 2 * HOUR, '1', 1, 10, { policyVersion: unknown }),
+      sample(T0 + 3 * HOUR, '1', 2, 20, { policyVersion: unknown }),
+    ]);
+    const data = buildReportData(log, { from: T0, to: T1, title: 'x', now: T1 });
+    assert.deepEqual(data.policyVersions, [
+      { version: unknown, firstSeen: '2025-03-14T02:00:00Z', pushes: 0, rules: 0 },
+    ]);
+    assert.equal(data.agents[0]?.rules[0]?.destination, 'unknown (no policy text in the log)');
   });
 
   it('renders an empty log as a valid report', () => {

@@ -350,6 +350,11 @@ export function buildReportData(log: EvidenceLog, options: ReportOptions): Evide
   const ruleFacts = (version: string, ruleName: string | undefined): PolicyRule | undefined =>
     ruleName === undefined ? undefined : versions.get(version)?.facts?.rules.get(ruleName);
 
+  /** When each version first showed up in the period's records, for versions whose text is missing. */
+  const firstUse = new Map<string, number>();
+  const used = (version: string | undefined, time: number): void => {
+    if (version !== undefined && !(time >= (firstUse.get(version) ?? Infinity))) firstUse.set(version, time);
+  };
   const agents = new Map<string, AgentAcc>();
   const agentAcc = (name: string): AgentAcc => {
     let acc = agents.get(name);
@@ -387,6 +392,7 @@ export function buildReportData(log: EvidenceLog, options: ReportOptions): Evide
     if (ruleName !== undefined) ruleNames.set(`${version}\u0000${ruleId}`, ruleName);
     const acc = agentAcc(agent);
     acc.versions.add(version);
+    used(version, r.time);
     const key = `${ruleId}\u0000${ruleName ?? ''}\u0000${version}`;
     let rule = acc.rules.get(key);
     if (!rule) {
@@ -418,6 +424,7 @@ export function buildReportData(log: EvidenceLog, options: ReportOptions): Evide
     if (r.body['audit'] === true) acc.auditDenials++;
     const version = str(r.body['policyVersion']);
     if (version !== undefined) acc.versions.add(version);
+    used(version, r.time);
     acc.samples.push(r);
     // Keep the newest: records arrive oldest first, so trim from the front once well over the cap.
     if (acc.samples.length > maxSamples * 2) acc.samples.splice(0, acc.samples.length - maxSamples);
@@ -461,6 +468,7 @@ export function buildReportData(log: EvidenceLog, options: ReportOptions): Evide
     if (b['outcome'] !== 'failed') inForce = version;
     if (r.time < from) return;
     recordsInPeriod++;
+    used(version, r.time);
     pushes.set(version, (pushes.get(version) ?? 0) + 1);
     const error = str(b['error']);
     events.push({
@@ -516,7 +524,12 @@ export function buildReportData(log: EvidenceLog, options: ReportOptions): Evide
   for (const version of referenced) {
     if (versions.has(version)) continue;
     // Traffic or a push under a version whose text the log does not hold: still named, with what is known.
-    policyVersions.push({ version, firstSeen: isoTime(from), pushes: pushes.get(version) ?? 0, rules: 0 });
+    policyVersions.push({
+      version,
+      firstSeen: isoTime(firstUse.get(version) ?? from),
+      pushes: pushes.get(version) ?? 0,
+      rules: 0,
+    });
   }
   policyVersions.sort(
     (a, b) => Date.parse(a.firstSeen) - Date.parse(b.firstSeen) || (a.version < b.version ? -1 : 1),
@@ -569,7 +582,7 @@ function agentReport(name: string, agentId: number, acc: AgentAcc, ctx: AgentCon
       return {
         rule: r.ruleName ?? `rule #${r.ruleId}`,
         action: facts?.action ?? 'allow',
-        destination: facts?.destination ?? 'unknown (policy text not in the log)',
+        destination: facts?.destination ?? 'unknown (no policy text in the log)',
         policyVersion: r.policyVersion,
         bytes: exact(r.bytes, `bytes of ${name}/${r.ruleName ?? r.ruleId}`),
         packets: exact(r.packets, `packets of ${name}/${r.ruleName ?? r.ruleId}`),
