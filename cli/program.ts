@@ -10,6 +10,7 @@ import { registerEvidence } from './commands/evidence';
 import { registerPolicy } from './commands/policy';
 import { registerScenario } from './commands/scenario';
 import { registerPush } from './commands/push';
+import { registerServe } from './commands/serve';
 import { registerSoftnic } from './commands/softnic';
 
 function packageVersion(): string {
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerDevice(program);
   registerEvidence(program);
   registerSoftnic(program);
+  registerServe(program);
   registerAssess(program);
   registerScenario(program);
   registerDemo(program);

@@ -215,6 +215,35 @@ export class TelemetryCollector {
     return { samples: records.length, rulesSeen: rulesSeen.size, durationMs: Date.now() - started };
   }
 
+  /** The last reading of every rule, by what counted it: for metrics, without touching the device. */
+  ruleTotals(): {
+    table: string;
+    ruleId: number;
+    rule?: string;
+    agent?: string;
+    packets: bigint;
+    bytes: bigint;
+  }[] {
+    const out = [];
+    for (const [key, total] of this.last) {
+      const [table, id] = key.split('|');
+      if (table === 'drops') continue;
+      const ruleId = Number(id);
+      const names = this.ruleNames.get(ruleId);
+      out.push({ table, ruleId, rule: names?.rule, agent: names?.agent, ...total });
+    }
+    return out;
+  }
+
+  /** Packets and bytes dropped (and forwarded under audit) per reason, read from the device. */
+  async readReasons(): Promise<{ dropped: CounterCellReading[]; audited: CounterCellReading[] }> {
+    const [dropped, audited] = [
+      await this.source.readCounters(COUNTERS.drops.name),
+      await this.source.readCounters(COUNTERS.audits.name),
+    ];
+    return { dropped: [...dropped], audited: [...audited] };
+  }
+
   /** Turns a deny digest (members as the P4 program's deny_digest_t) into a denial record. */
   denialFromDigest(data: Readonly<Record<string, bigint>>): TelemetryRecord {
     const ruleId = Number(data.rule_id ?? 0n);

@@ -1,0 +1,149 @@
+// `nicguard serve`: the controller daemon, with /metrics and /healthz; `nicguard telemetry collect`:
+// one collection, for cron jobs and for looking.
+
+import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { loadConfig, type NicguardConfig } from '../../controller/config/config';
+import { openEvidence } from '../../controller/ops/evidence';
+import { startMetricsServer } from '../../controller/ops/metrics';
+import { jsonLogger, Serve } from '../../controller/ops/serve';
+import { telemetrySource } from '../../controller/device/device';
+import { TelemetryCollector } from '../../controller/telemetry/collector';
+import { addDeviceOptions, connectDevice, resolveDevice, type DeviceFlags } from '../device-options';
+import { CliError, ExitCode, run, table, type CommandResult } from '../kit';
+import { compileOrFail, loadPolicyOrFail, policyPaths } from './policy';
+
+function configOrFail(path?: string): NicguardConfig {
+  try {
+    return loadConfig(path);
+  } catch (err) {
+    throw new CliError(
+      (err as Error).message,
+      ExitCode.BAD_INPUT,
+      'fix nicguard.yaml at the positions shown',
+    );
+  }
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description(
+      'run the controller: keep every configured device enforcing the policy directory, collect telemetry, record evidence',
+    )
+    .option('--config <file>', 'nicguard.yaml to read')
+    .option('--metrics <host:port>', 'where to serve /metrics and /healthz (default from the configuration)')
+    .option('--liveness-ms <n>', 'how often to check that a device answers', '10000')
+    .addHelpText(
+      'after',
+      '\nLogs are JSON lines on stderr. SIGTERM or SIGINT stops it cleanly: evidence is flushed and a\n' +
+        'checkpoint signed; the devices keep enforcing what they hold.\nExamples:\n  nicguard serve\n  nicguard serve --config /etc/nicguard/nicguard.yaml --metrics 0.0.0.0:9464',
+    )
+    .action(
+      run(
+        async (flags: { config?: string; metrics?: string; livenessMs: string }): Promise<CommandResult> => {
+          const config = configOrFail(flags.config);
+          if (!existsSync(config.policyDir)) {
+            throw new CliError(
+              `policy directory ${config.policyDir} does not exist`,
+              ExitCode.BAD_INPUT,
+              'create it, or run `nicguard init`',
+            );
+          }
+          const log = jsonLogger();
+          const evidence = openEvidence(config);
+          if (!evidence.signing)
+            log('warn', 'evidence.unsigned', {
+              note: `no signing key at ${config.evidence.signingKey}: checkpoints cannot be signed (run nicguard init)`,
+            });
+          const serve = new Serve({
+            config,
+            evidence: evidence.log,
+            signing: evidence.signing,
+            log,
+            livenessIntervalMs: Number(flags.livenessMs),
+          });
+          const metrics = await startMetricsServer(flags.metrics ?? config.metrics.listen, {
+            serve,
+            readings: () => serve.readings(),
+          }).catch((err: Error) => {
+            throw new CliError(
+              `cannot serve metrics on ${flags.metrics ?? config.metrics.listen}: ${err.message}`,
+              ExitCode.FAILURE,
+              'pick another --metrics address',
+            );
+          });
+          log('info', 'serve.started', {
+            devices: config.devices.map((d) => d.name),
+            policyDir: config.policyDir,
+            metricsPort: metrics.port,
+            pid: process.pid,
+          });
+          await serve.start();
+          await new Promise<void>((resolve) => {
+            process.once('SIGTERM', () => resolve());
+            process.once('SIGINT', () => resolve());
+          });
+          log('info', 'serve.stopping', {});
+          await serve.stop();
+          metrics.close();
+          evidence.log.close();
+          log('info', 'serve.stopped', { evidenceRecords: 'flushed' });
+          return { human: '', json: { stopped: true } };
+        },
+      ),
+    );
+
+  const telemetry = program.command('telemetry').description('read device counters into the evidence log');
+  addDeviceOptions(
+    telemetry
+      .command('collect')
+      .description('one collection: per-rule counters and quota windows due, appended as evidence'),
+  )
+    .argument(
+      '[paths...]',
+      'the policy in force (names rules and agents; default: the configured policy directory)',
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  nicguard telemetry collect --device dpu-1\n  nicguard telemetry collect -d 127.0.0.1:9559 --insecure --profile softnic --json',
+    )
+    .action(
+      run(async (paths: string[], flags: DeviceFlags): Promise<CommandResult> => {
+        const { config, device } = resolveDevice(flags);
+        const { policySet } = loadPolicyOrFail(policyPaths(paths, flags.config ?? config.file));
+        const evidence = openEvidence(config);
+        const opened = await connectDevice(device);
+        try {
+          const compiled = compileOrFail(policySet, opened.client.profile);
+          const collector = new TelemetryCollector(telemetrySource(opened.client), evidence.log, compiled, {
+            device: device.name,
+            profile: opened.client.profile,
+            epoch: () => opened.cookie,
+          });
+          const result = await collector.collect();
+          const rows = collector.ruleTotals();
+          evidence.log.flush();
+          if (evidence.signing) evidence.log.checkpoint();
+          const human = [
+            `${result.samples} sample(s) appended to ${config.evidence.database} (${result.rulesSeen} rules read in ${result.durationMs} ms)`,
+            '',
+            table(
+              ['agent', 'rule', 'counted by', 'packets', 'bytes'],
+              rows.map((r) => [
+                r.agent ?? '?',
+                r.rule ?? String(r.ruleId),
+                r.table.replace(/^NicguardIngress\./, ''),
+                r.packets,
+                r.bytes,
+              ]),
+            ),
+          ].join('\n');
+          return { human, json: { ...result, rules: rows } };
+        } finally {
+          opened.client.close();
+          evidence.log.close();
+        }
+      }),
+    );
+}
