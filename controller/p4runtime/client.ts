@@ -532,6 +532,7 @@ export class DeviceClient extends EventEmitter<ClientEvents> {
         sent += batch.end - batch.start;
         continue;
       }
+      const sentBefore = sent;
       sent += batch.end - batch.start;
       const perUpdate = err.code === grpc.status.UNKNOWN ? batchFailures(err, batch, ops) : undefined;
       if (perUpdate) {
@@ -543,6 +544,8 @@ export class DeviceClient extends EventEmitter<ClientEvents> {
       // A failure of the whole batch: each of its updates shares it; the outcome of a batch that
       // hit its deadline is unknown, which a read-back settles.
       const whole = this.rpcError('Write', err);
+      // Refused as a whole before anything was applied: the error itself is the clearest answer.
+      if (sentBefore === 0 && failures.length === 0 && whole instanceof NotPrimaryError) throw whole;
       for (let i = batch.start; i < batch.end; i++) {
         failures.push({
           index: i,

@@ -6,7 +6,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { once } from 'events';
 import { DeviceClient, type ClientOptions } from '../../controller/p4runtime/client';
-import { ArbitrationError, NotPrimaryError } from '../../controller/p4runtime/errors';
+import {
+  ArbitrationError,
+  NotPrimaryError,
+  UnsupportedByProfileError,
+} from '../../controller/p4runtime/errors';
 import { loadP4Info, type P4InfoIndex } from '../../controller/p4runtime/p4info';
 import type { EntrySpec } from '../../controller/pipeline/entries';
 import { Softnic } from '../../controller/softnic/server';
@@ -150,5 +154,83 @@ describe('conformance: client arbitration and session recovery (softnic)', funct
     await a.write([{ type: 'INSERT', entry: portEntry(1, 1) }]);
     assert.equal((await a.readTableEntries('port_map')).length, 1);
     assert.ok((await a.ping()) >= 0);
+  });
+
+  it('sends no arbitration for a profile without it, and refuses locally what the profile lacks', async () => {
+    const primary = await connect(7n);
+    await primary.ensurePipeline({ p4info, deviceConfig: Buffer.alloc(0) });
+    const blue = await connect(8n, { profile: 'bluefield-dpl' });
+    // No MasterArbitrationUpdate went out: the primary was not displaced by a higher election id.
+    assert.equal(primary.state, 'primary');
+    assert.equal(blue.arbitration, undefined);
+    const refusal = (operation: string) => (err: unknown) => {
+      assert.ok(err instanceof UnsupportedByProfileError);
+      assert.equal(err.profile, 'bluefield-dpl');
+      assert.equal(err.operation, operation);
+      return true;
+    };
+    await assert.rejects(
+      blue.write([{ type: 'MODIFY', entry: portEntry(1, 1) }]),
+      refusal('MODIFY table entry'),
+    );
+    await assert.rejects(
+      blue.write([
+        { type: 'MODIFY', register: { register: 'NicguardIngress.quota_used', index: 0, value: 1n } },
+      ]),
+      refusal('register write'),
+    );
+    await assert.rejects(blue.readRegisters('quota_used'), refusal('register read'));
+    await assert.rejects(
+      blue.configureDigest('deny_digest_t', { maxTimeoutNs: 0, maxListSize: 1, ackTimeoutNs: 0 }),
+      refusal('digest configuration'),
+    );
+    await assert.rejects(
+      blue.write([{ type: 'INSERT', entry: portEntry(1, 1) }], { atomicity: 'DATAPLANE_ATOMIC' }),
+      refusal('atomicity DATAPLANE_ATOMIC'),
+    );
+    // What it may do is sent; this device arbitrates, so it answers as §5 requires of a non-primary.
+    await assert.rejects(blue.write([{ type: 'INSERT', entry: portEntry(1, 1) }]), (err: unknown) => {
+      assert.ok(err instanceof NotPrimaryError);
+      assert.equal(err.state, 'device');
+      return true;
+    });
+    assert.ok((await blue.ping()) >= 0, 'liveness by a small Read where Capabilities is missing');
+  });
+
+  it('carries PacketOut and PacketIn with named controller metadata (P4Runtime §16.1)', async () => {
+    const a = await connect(1n);
+    await a.ensurePipeline({ p4info, deviceConfig: Buffer.alloc(0) });
+    const out = new Promise<[Buffer, ReadonlyMap<number, bigint>]>((resolve) =>
+      nic.onPacketOut((payload, metadata) => resolve([payload, metadata])),
+    );
+    a.sendPacketOut(Buffer.from('frame-out'), { ingress_port: 300n, report: 1n });
+    const [payload, metadata] = await out;
+    assert.equal(payload.toString(), 'frame-out');
+    const field = (name: string) => p4info.packetMetadataField('packet_out', name).id;
+    assert.equal(metadata.get(field('ingress_port')), 300n);
+    assert.equal(metadata.get(field('report')), 1n);
+    assert.equal(metadata.get(field('_pad')), 0n);
+
+    const received = once(a, 'packetIn');
+    const inField = (name: string) => p4info.packetMetadataField('packet_in', name).id;
+    nic.state!.emitPacketIn(
+      Buffer.from('frame-in'),
+      new Map([
+        [inField('ingress_port'), 3n],
+        [inField('egress_port'), 255n],
+        [inField('reason'), 6n],
+        [inField('rule_id'), 0xdeadbeefn],
+        [inField('_pad'), 0n],
+      ]),
+    );
+    const [packet] = await received;
+    assert.equal(packet.payload.toString(), 'frame-in');
+    assert.deepStrictEqual(packet.metadata, {
+      ingress_port: 3n,
+      egress_port: 255n,
+      reason: 6n,
+      rule_id: 0xdeadbeefn,
+      _pad: 0n,
+    });
   });
 });
