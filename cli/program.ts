@@ -7,6 +7,7 @@ import { registerAssess } from './commands/assess';
 import { registerDemo } from './commands/demo';
 import { registerDevice } from './commands/device';
 import { registerEvidence } from './commands/evidence';
+import { registerInit } from './commands/init';
 import { registerPolicy } from './commands/policy';
 import { registerScenario } from './commands/scenario';
 import { registerPush } from './commands/push';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
     .version(packageVersion(), '-V, --version', 'print the nicguard version')
     .option('--json', 'print results as one JSON document (for machines)')
     .showHelpAfterError();
+  registerInit(program);
   registerPolicy(program);
   registerPush(program);
   registerDevice(program);
