@@ -615,12 +615,12 @@ export class DeviceClient extends EventEmitter<ClientEvents> {
     return this.read([tableEntriesQuery(this.codec(), table, options.counters ?? false)], tableEntryReading);
   }
 
-  /** Direct counter of every entry of a table (P4Runtime §9.4.1). */
+  /** Direct counter of every entry of a table (P4Runtime §9.3.1). */
   readDirectCounters(table: string): Promise<TableEntryReading[]> {
     return this.read([directCountersQuery(this.codec(), table)], directCounterReading);
   }
 
-  /** One cell of an indexed counter, or all of them without an index (P4Runtime §9.4.2). */
+  /** One cell of an indexed counter, or all of them without an index (P4Runtime §9.3.2). */
   readCounters(counter: string, index?: number): Promise<CounterCell[]> {
     return this.read([countersQuery(this.codec(), counter, index)], counterReading);
   }

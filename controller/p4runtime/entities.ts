@@ -79,7 +79,7 @@ export interface CounterCell extends CounterValue {
   readonly index: number;
 }
 
-/** Rates and bursts of a configured meter cell (P4Runtime §9.6). */
+/** Rates and bursts of a configured meter cell (P4Runtime §9.4.2). */
 export interface MeterRates {
   readonly cir: bigint;
   readonly cburst: bigint;
@@ -613,7 +613,7 @@ export class EntityCodec {
     return this.p4info.meters.get(ref);
   }
 
-  /** MeterEntry configuring one cell (P4Runtime §9.6). */
+  /** MeterEntry configuring one cell (P4Runtime §9.4.2). */
   toMeterEntry(spec: MeterConfigSpec): MeterEntry {
     const info = this.p4info.meters.get(spec.meter);
     this.checkIndex('meter', info, spec.index);
@@ -636,7 +636,7 @@ export class EntityCodec {
     return { meter_id: info.id, index: { index: String(spec.index) }, config };
   }
 
-  /** MeterEntry without config: as a MODIFY, returns the cell to its default behaviour (P4Runtime §9.6). */
+  /** MeterEntry without config: as a MODIFY, returns the cell to its default behaviour (P4Runtime §9.4.2). */
   toMeterReset(meter: string, index: number): MeterEntry {
     const info = this.p4info.meters.get(meter);
     this.checkIndex('meter', info, index);

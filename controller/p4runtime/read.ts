@@ -96,7 +96,7 @@ export function readEach<T>(
 
 // ---------------------------------------------------------------- request builders
 
-/** Wildcard over one table's entries (§9.1.4), or over every table when `table` is undefined. */
+/** Wildcard over one table's entries (§9.1.6), or over every table when `table` is undefined. */
 export function tableEntriesQuery(
   codec: EntityCodec,
   table: string | undefined,
@@ -118,7 +118,7 @@ function indexOf(index: number | undefined) {
   return index === undefined ? undefined : { index: String(index) };
 }
 
-/** One counter cell, or the whole array without an index (§9.4). */
+/** One counter cell, or the whole array without an index (§9.3.2). */
 export function countersQuery(codec: EntityCodec, counter: string, index?: number): Entity {
   if (index !== undefined) return { counter_entry: codec.toCounterEntry(counter, index) };
   return { counter_entry: { counter_id: codec.counterInfo(counter).id } };

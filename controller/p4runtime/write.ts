@@ -18,13 +18,13 @@ import { WireWriter } from './wire';
 
 export type EntryOp = { readonly type: 'INSERT' | 'MODIFY' | 'DELETE'; readonly entry: EntrySpec };
 export type MeterOp = { readonly type: 'MODIFY'; readonly meter: MeterConfigSpec };
-/** Returns a meter cell to its default, unconfigured behaviour (MODIFY without config, P4Runtime §9.6). */
+/** Returns a meter cell to its default, unconfigured behaviour (MODIFY without config, P4Runtime §9.4.2). */
 export type MeterResetOp = {
   readonly type: 'MODIFY';
   readonly meterReset: { readonly meter: string; readonly index: number };
 };
 export type RegisterOp = { readonly type: 'MODIFY'; readonly register: RegisterCellSpec };
-/** Sets (usually resets) an indexed counter cell (P4Runtime §9.4: CounterEntry takes MODIFY only). */
+/** Sets (usually resets) an indexed counter cell (P4Runtime §9.3.2: CounterEntry takes MODIFY only). */
 export type CounterOp = { readonly type: 'MODIFY'; readonly counter: CounterCell };
 /** Any other entity, already in p4.v1 form (ids and bytestrings). */
 export type EntityOp = { readonly type: 'INSERT' | 'MODIFY' | 'DELETE'; readonly entity: Entity };
