@@ -443,6 +443,38 @@ describe('EvidenceLog', function () {
       expectProblem(log.verify(), seq, 'PROJECTION_MISMATCH');
     });
 
+    it('notices each changed counter projection column and names its record', () => {
+      const seq = raw.prepare('SELECT max(seq) FROM counter_samples').pluck().get() as number;
+      const edits = [
+        'time_ms = time_ms + 1',
+        'packets = packets + 1',
+        'bytes = bytes + 1',
+        'delta_packets = delta_packets + 1',
+        'delta_bytes = delta_bytes - 1',
+        'reset = 2',
+        "epoch = 'boot-9'",
+        "packets = CAST(packets AS TEXT) || 'x'",
+        'series_id = series_id + 1000',
+      ];
+      const row = raw.prepare('SELECT * FROM counter_samples WHERE seq = ?').get(seq) as Record<
+        string,
+        unknown
+      >;
+      const restore = raw.prepare(
+        `UPDATE counter_samples SET time_ms = @time_ms, series_id = @series_id, packets = @packets, bytes = @bytes,
+         delta_packets = @delta_packets, delta_bytes = @delta_bytes, reset = @reset, epoch = @epoch WHERE seq = @seq`,
+      );
+      for (const edit of edits) {
+        raw.prepare(`UPDATE counter_samples SET ${edit} WHERE seq = ?`).run(seq);
+        expectProblem(log.verify(), seq, 'PROJECTION_MISMATCH');
+        restore.run(row);
+      }
+      assert.ok(log.verify().ok);
+      raw.prepare("UPDATE counter_series SET agent = 'someone-else'").run();
+      const first = raw.prepare('SELECT min(seq) FROM counter_samples').pluck().get() as number;
+      expectProblem(log.verify(), first, 'PROJECTION_MISMATCH');
+    });
+
     it('notices a truncated tail that a checkpoint covers', () => {
       raw.prepare('DELETE FROM records WHERE seq = ?').run(COUNT - 1);
       expectProblem(log.verify(), COUNT - 1, 'MISSING_RECORD');

@@ -1143,7 +1143,8 @@ export class EvidenceLog {
       }
     }
     // Projections are read as one seq-ordered stream per table and merged with the record stream, which
-    // also catches projection rows that no record accounts for.
+    // also catches projection rows that no record accounts for. Stored nodes are likewise streamed per
+    // level, in the order the rebuilt tree completes them.
     const series = new Map<bigint, unknown[]>();
     const seriesRows = this.db
       .prepare('SELECT series_id, device, tbl, rule_id, rule_name, agent, policy_version FROM counter_series')
@@ -1161,15 +1162,24 @@ export class EvidenceLog {
         .raw()
         .iterate() as IterableIterator<unknown[]>;
     }
+    const nodeStreams = new Map<number, IterableIterator<[number, Buffer]>>();
+    // One statement per level: a statement serves only one open iterator at a time.
+    const nodeLevel = (level: number): IterableIterator<[number, Buffer]> =>
+      this.db
+        .prepare('SELECT idx, hash FROM nodes WHERE level = ? ORDER BY idx')
+        .raw()
+        .iterate(level) as IterableIterator<[number, Buffer]>;
+    // Hash, a 0x00 byte and the leaf in one blob: one buffer per row instead of two, and the leaf hash
+    // input (0x00 || leaf) is a view of it. CAST keeps the concatenation's bytes as they are.
+    const records = this.db
+      .prepare(
+        `SELECT seq, kind, time_ms, length(leaf_hash), CAST(leaf_hash || x'00' || leaf AS BLOB)
+         FROM records ORDER BY seq`,
+      )
+      .raw()
+      .iterate() as IterableIterator<[number, string, number, number, Buffer | null]>;
     // An early return must not leave iterators open: they would pin this connection's read snapshot.
     const run = (): VerifyResult => {
-      const nextProjection = (kind: RecordKind): unknown[] | undefined => {
-        const n = streams[kind].next();
-        if (n.done) return undefined;
-        const row = n.value;
-        if (kind !== 'counter_sample') return row;
-        return [row[0], row[1], ...(series.get(row[2] as bigint) ?? [undefined]), ...row.slice(3)];
-      };
       const replay = new Map<string, CounterState>();
       const frontier = new MerkleFrontier();
       let cpIndex = 0;
@@ -1201,40 +1211,55 @@ export class EvidenceLog {
         }
         return undefined;
       };
+      let nodeProblem: string | undefined;
+      const checkNode = (level: number, index: number, hash: Buffer): void => {
+        if (nodeProblem !== undefined || level % NODE_STRIDE !== 0) return;
+        let stream = nodeStreams.get(level);
+        if (stream === undefined) {
+          stream = nodeLevel(level);
+          nodeStreams.set(level, stream);
+        }
+        const next = stream.next();
+        if (next.done || next.value[0] !== index || !next.value[1].equals(hash))
+          nodeProblem = `stored node ${level}/${index} differs from the rebuilt tree`;
+      };
       const atZero = checkCheckpointsAt(0);
       if (atZero) return atZero;
-      for (const row of this.st.allRecords.iterate() as IterableIterator<RecordRow>) {
-        const seq = row.seq;
-        if (seq !== expected) {
-          return bad(
-            'MISSING_RECORD',
-            `record ${expected} is missing (next stored record is ${seq})`,
-            expected,
-          );
-        }
+      /**
+       * The full check of one record from its leaf: decode (which insists on canonical form), header and
+       * hash, stray members, counter replay, projection row. Returns the leaf hash, or the problem.
+       */
+      const checkFromLeaf = (
+        seq: number,
+        kind: string,
+        timeMs: number,
+        prefixed: Buffer,
+        storedHash: Buffer,
+        stored: unknown[] | undefined,
+      ): Buffer | VerifyResult => {
         let decoded: DecodedLeaf;
         try {
-          decoded = decodeLeaf(row.leaf);
+          decoded = decodeLeaf(prefixed.subarray(1));
         } catch (e) {
           if (!(e instanceof EvidenceError)) throw e;
-          return bad('BAD_LEAF', e.message, seq, row.kind);
+          return bad('BAD_LEAF', e.message, seq, kind);
         }
         if (decoded.seq !== seq) {
-          return bad('SEQ_MISMATCH', `leaf says seq ${decoded.seq} but is stored at ${seq}`, seq, row.kind);
+          return bad('SEQ_MISMATCH', `leaf says seq ${decoded.seq} but is stored at ${seq}`, seq, kind);
         }
-        if (decoded.kind !== row.kind) {
-          return bad('KIND_MISMATCH', `leaf says ${decoded.kind}, row says ${row.kind}`, seq, row.kind);
+        if (decoded.kind !== kind) {
+          return bad('KIND_MISMATCH', `leaf says ${decoded.kind}, row says ${kind}`, seq, kind);
         }
-        if (decoded.timeMs !== row.time_ms) {
-          return bad('TIME_MISMATCH', `leaf says ${decoded.timeMs}, row says ${row.time_ms}`, seq, row.kind);
+        if (decoded.timeMs !== timeMs) {
+          return bad('TIME_MISMATCH', `leaf says ${decoded.timeMs}, row says ${timeMs}`, seq, kind);
         }
-        const leafHash = hashLeaf(row.leaf);
-        if (!leafHash.equals(row.leaf_hash)) {
+        const leafHash = hashPrefixedLeaf(prefixed);
+        if (!leafHash.equals(storedHash)) {
           return bad(
             'LEAF_HASH_MISMATCH',
             'stored leaf hash differs from the hash of the leaf bytes',
             seq,
-            row.kind,
+            kind,
           );
         }
         const body = decoded.body;
@@ -1244,57 +1269,189 @@ export class EvidenceLog {
             'BAD_LEAF',
             `leaf body has a field its kind does not define: ${stray ?? 'kind/time'}`,
             seq,
-            row.kind,
+            kind,
           );
         }
+        const want = PROJECTIONS[decoded.kind].values(body, body);
+        let projected: boolean;
         if (decoded.kind === 'counter_sample') {
-          const key = counterKey(String(body['device']), String(body['table']), String(body['ruleId']));
           const asCounter = (v: unknown): Counter => (typeof v === 'string' ? BigInt(v) : (v as number));
-          const next: CounterState = {
-            packets: asCounter(body['packets']),
-            bytes: asCounter(body['bytes']),
-            epoch: body['epoch'] as string | undefined,
-          };
-          const d = counterDelta(replay.get(key), next);
-          replay.set(key, next);
-          if (
-            String(d.deltaPackets) !== String(body['deltaPackets']) ||
-            String(d.deltaBytes) !== String(body['deltaBytes']) ||
-            d.reset !== body['reset']
-          ) {
-            return bad(
-              'DELTA_MISMATCH',
-              'counter delta does not follow from the previous sample',
-              seq,
-              row.kind,
-            );
+          const replayed = replayCounter(
+            String(body['device']),
+            String(body['table']),
+            String(body['ruleId']),
+            {
+              packets: asCounter(body['packets']),
+              bytes: asCounter(body['bytes']),
+              epoch: body['epoch'] as string | undefined,
+            },
+            {
+              deltaPackets: asCounter(body['deltaPackets']),
+              deltaBytes: asCounter(body['deltaBytes']),
+              reset: body['reset'] as boolean,
+            },
+          );
+          if (!replayed) {
+            return bad('DELTA_MISMATCH', 'counter delta does not follow from the previous sample', seq, kind);
           }
+          // Stored: seq, time_ms, series_id, then the columns after the six the series row holds.
+          const names = stored && series.get(stored[2] as bigint);
+          projected =
+            stored !== undefined &&
+            names !== undefined &&
+            stored.length === want.length - 3 &&
+            sameColumn(stored[0], seq) &&
+            sameColumn(stored[1], decoded.timeMs) &&
+            names.every((v, i) => sameColumn(v, want[i])) &&
+            stored.every((v, i) => i < 3 || sameColumn(v, want[i + 3]));
+        } else {
+          projected =
+            stored !== undefined &&
+            stored.length === want.length + 2 &&
+            sameColumn(stored[0], seq) &&
+            sameColumn(stored[1], decoded.timeMs) &&
+            want.every((v, i) => sameColumn(stored[i + 2], v));
         }
-        const stored = nextProjection(decoded.kind);
-        const want = [seq, decoded.timeMs, ...PROJECTIONS[decoded.kind].values(body, body)];
-        if (
-          !stored ||
-          stored.length !== want.length ||
-          stored.some((v, i) => comparable(v) !== comparableProjected(want[i]))
-        ) {
+        if (!projected) {
           return bad(
             'PROJECTION_MISMATCH',
             `${PROJECTIONS[decoded.kind].table} row differs from the leaf`,
             seq,
-            row.kind,
+            kind,
           );
         }
-        let nodeProblem: string | undefined;
-        frontier.append(leafHash, (level, index, hash) => {
-          if (nodeProblem !== undefined || level % NODE_STRIDE !== 0) return;
-          const h = this.st.node.get(level, index) as Buffer | undefined;
-          if (!h || !h.equals(hash))
-            nodeProblem = `stored node ${level}/${index} differs from the rebuilt tree`;
-        });
-        if (nodeProblem) return bad('NODE_MISMATCH', nodeProblem, seq, row.kind);
+        return leafHash;
+      };
+      const replayCounter = (
+        device: string,
+        table: string,
+        ruleId: string,
+        state: CounterState,
+        claimed: CounterDelta,
+      ): boolean => {
+        const key = counterKey(device, table, ruleId);
+        const d = counterDelta(replay.get(key), state);
+        replay.set(key, state);
+        return (
+          sameCounter(d.deltaPackets, claimed.deltaPackets) &&
+          sameCounter(d.deltaBytes, claimed.deltaBytes) &&
+          d.reset === claimed.reset
+        );
+      };
+      /**
+       * Counter samples dominate the log, so they are first checked the other way round: the leaf the
+       * projection row describes is encoded and compared byte for byte with the stored leaf. Equal bytes
+       * prove the leaf canonical, free of stray members and in agreement with the row and header, which is
+       * everything checkFromLeaf establishes before the replay. Any difference, or a row the encoder
+       * cannot take, returns undefined and the record gets the full check, which names the problem.
+       */
+      const checkCounterFromRow = (
+        seq: number,
+        timeMs: number,
+        prefixed: Buffer,
+        storedHash: Buffer,
+        stored: unknown[],
+      ): Buffer | VerifyResult | undefined => {
+        const names = series.get(stored[2] as bigint);
+        const reset = stored[7];
+        if (names === undefined || stored.length !== 9 || (reset !== 0n && reset !== 1n)) return undefined;
+        if (Number(stored[0]) !== seq || Number(stored[1]) !== timeMs) return undefined;
+        const [device, table, ruleId, ruleName, agent, policyVersion] = names as (string | null)[];
+        const [, , , packets, bytes, deltaPackets, deltaBytes, , epoch] = stored;
+        // Only the column types appends write take this path; anything else gets the full check.
+        const text = (v: unknown): boolean => typeof v === 'string';
+        const optText = (v: unknown): boolean => v === null || typeof v === 'string';
+        const int = (v: unknown): boolean => typeof v === 'bigint';
+        if (
+          !text(device) ||
+          !text(table) ||
+          !text(ruleId) ||
+          !text(policyVersion) ||
+          !optText(ruleName) ||
+          !optText(agent) ||
+          !optText(epoch) ||
+          !int(packets) ||
+          !int(bytes) ||
+          !int(deltaPackets) ||
+          !int(deltaBytes)
+        )
+          return undefined;
+        const record = {
+          kind: 'counter_sample' as const,
+          time: timeMs,
+          device: device as string,
+          table: table as string,
+          ruleId: ruleId as string,
+          ruleName: ruleName ?? undefined,
+          agent: agent ?? undefined,
+          policyVersion: policyVersion as string,
+          packets: exactInteger(packets as bigint),
+          bytes: exactInteger(bytes as bigint),
+          epoch: (epoch as string | null) ?? undefined,
+        };
+        const claimed: CounterDelta = {
+          deltaPackets: exactInteger(deltaPackets as bigint),
+          deltaBytes: exactInteger(deltaBytes as bigint),
+          reset: reset === 1n,
+        };
+        let expectedLeaf: Buffer;
+        try {
+          expectedLeaf = encodeRecordLeafWithHashPrefix(record, seq, claimed);
+        } catch (e) {
+          if (!(e instanceof EvidenceError)) throw e;
+          return undefined;
+        }
+        if (!expectedLeaf.equals(prefixed)) return undefined;
+        const leafHash = hashPrefixedLeaf(prefixed);
+        if (!leafHash.equals(storedHash)) {
+          return bad(
+            'LEAF_HASH_MISMATCH',
+            'stored leaf hash differs from the hash of the leaf bytes',
+            seq,
+            'counter_sample',
+          );
+        }
+        if (!replayCounter(record.device, record.table, record.ruleId, record, claimed)) {
+          return bad(
+            'DELTA_MISMATCH',
+            'counter delta does not follow from the previous sample',
+            seq,
+            'counter_sample',
+          );
+        }
+        return leafHash;
+      };
+      for (const [seq, kind, timeMs, hashLength, hashAndLeaf] of records) {
+        if (seq !== expected) {
+          return bad(
+            'MISSING_RECORD',
+            `record ${expected} is missing (next stored record is ${seq})`,
+            expected,
+          );
+        }
+        if (hashAndLeaf === null) return bad('BAD_LEAF', 'leaf or leaf hash is NULL', seq, kind);
+        const storedHash = hashAndLeaf.subarray(0, hashLength);
+        const prefixed = hashAndLeaf.subarray(hashLength);
+        // The projection row is taken from the stream the row's kind names; a leaf of another kind fails
+        // the kind check before its projection would be compared.
+        let stored: unknown[] | undefined;
+        if (isRecordKind(kind)) {
+          const next = streams[kind].next();
+          if (!next.done) stored = next.value;
+        }
+        const checked =
+          (kind === 'counter_sample' && stored !== undefined
+            ? checkCounterFromRow(seq, timeMs, prefixed, storedHash, stored)
+            : undefined) ?? checkFromLeaf(seq, kind, timeMs, prefixed, storedHash, stored);
+        if (!Buffer.isBuffer(checked)) return checked;
+        const leafHash = checked;
+        frontier.append(leafHash, checkNode);
+        if (nodeProblem) return bad('NODE_MISMATCH', nodeProblem, seq, kind);
         expected++;
-        const atSize = checkCheckpointsAt(expected);
-        if (atSize) return atSize;
+        if (cpIndex < cps.length) {
+          const atSize = checkCheckpointsAt(expected);
+          if (atSize) return atSize;
+        }
       }
       if (cpIndex < cps.length) {
         const cp = cps[cpIndex] as { tree_size: number };
@@ -1327,7 +1484,9 @@ export class EvidenceLog {
     try {
       return run();
     } finally {
+      records.return?.();
       for (const stream of Object.values(streams)) stream.return?.();
+      for (const stream of nodeStreams.values()) stream.return?.();
     }
   }
 
@@ -1348,9 +1507,28 @@ interface RecordRow {
   leaf_hash: Buffer;
 }
 
-/** Projected values as they were bound: absent becomes NULL, nested values canonical JSON. */
-function comparableProjected(v: unknown): string {
-  return comparable(sqlValue(v));
+/** An integer column read with safe integers, as the leaf holds it: a number when it fits exactly. */
+function exactInteger(v: bigint): Counter {
+  return v <= MAX_SAFE_BIGINT && v >= -MAX_SAFE_BIGINT ? Number(v) : v;
+}
+
+const MAX_SAFE_BIGINT = BigInt(Number.MAX_SAFE_INTEGER);
+
+function sameCounter(a: Counter, b: Counter): boolean {
+  return typeof a === typeof b ? a === b : String(a) === String(b);
+}
+
+/**
+ * Whether a stored projection column holds the value the leaf gives it, as it would have been bound
+ * (absent as NULL, booleans as 0/1, nested values as canonical JSON). Columns are read with safe integers,
+ * so integer columns arrive as bigints; wide leaf integers arrive as decimal strings.
+ */
+function sameColumn(stored: unknown, want: unknown): boolean {
+  if (typeof want === 'string')
+    return typeof stored === 'string' ? stored === want : comparable(stored) === want;
+  if (typeof want === 'number' && typeof stored === 'bigint' && Number.isSafeInteger(want))
+    return stored === BigInt(want);
+  return comparable(stored) === comparable(sqlValue(want));
 }
 
 export interface CheckedProof {
