@@ -81,6 +81,20 @@ describe('softnic server: Read (P4Runtime §13)', () => {
     assert.strictEqual(dup?.errors[0].canonical_code, grpc.status.ALREADY_EXISTS);
   });
 
+  it('reads back entries whose encoding needs multi-byte lengths', async () => {
+    // Metadata of 300 and 20000 bytes push the TableEntry past 127 and 16383 bytes (2- and 3-byte lengths).
+    const entries = [300, 20000].map((n, i): TableEntry => ({
+      ...ternary(3, 0x0a0b0c00 + i, 5),
+      metadata: Buffer.alloc(n, 0x61 + i),
+    }));
+    assert.strictEqual(await writeUpdates(s.client, 1, entries.map(insert)), undefined);
+    const r = await readEntities(s.client, [{ table_entry: { table_id: I.ternaryTable } }]);
+    assert.deepStrictEqual(
+      r.entities,
+      entries.map((e) => asReceived('p4.v1.Entity', { table_entry: e })),
+    );
+  });
+
   it('reads all tables, one table, one match, and filters on priority and action', async () => {
     const lpm: TableEntry = {
       table_id: I.lpmTable,

@@ -11,7 +11,8 @@ import { status as S } from '@grpc/grpc-js';
 import { encodeUnsigned } from '../p4runtime/values';
 import type { CounterData, MeterConfig, TableEntry } from '../p4runtime/proto';
 import { invalid, SoftnicError, unsupported } from './errors';
-import type { CounterCell, MeterRates, PipelineState, StoredEntry, TableState } from './state';
+import type { CompactEntry, CounterCell, MeterRates, PipelineState, StoredEntry, TableState } from './state';
+import { ProtoBuilder, writeCounterData, writeMeterConfig, writeTableEntry } from './entry-encoder';
 import { encodeEntity, type WireEntity, type WireIndex, type WireTableEntry } from './wire';
 import { indexes, type WriteProcessor } from './writes';
 
@@ -26,38 +27,53 @@ export interface ReadResult {
   readonly entityCount: number;
 }
 
-/** Frames encoded Entity messages into ReadResponse messages (field 1, length-delimited). */
+/** Frames Entity messages into ReadResponse messages (ReadResponse.entities is field 1). */
 class ResponseFramer {
   readonly responses: Buffer[] = [];
-  private parts: Uint8Array[] = [];
-  private bytes = 0;
+  readonly b = new ProtoBuilder();
+  private inResponse = 0;
   count = 0;
 
+  /** An Entity already serialised. */
   add(entity: Uint8Array): void {
-    const header = lengthHeader(entity.length);
-    this.parts.push(header, entity);
-    this.bytes += header.length + entity.length;
+    this.b.bytesField(1, entity);
+    this.added();
+  }
+
+  /** A stored entry as Entity.table_entry, encoded from its compact form. */
+  addEntry(table: TableState, e: StoredEntry, counter?: CounterCell, meter?: MeterRates): void {
+    const outer = this.b.open(1);
+    const entity = this.b.open(2);
+    writeTableEntry(this.b, table, e as CompactEntry, counter, meter);
+    this.b.close(entity);
+    this.b.close(outer);
+    this.added();
+  }
+
+  /** A stored entry's direct counter (Entity field 8) or direct meter (Entity field 6). */
+  addDirect(table: TableState, e: StoredEntry, kind: 'counter' | 'meter'): void {
+    const outer = this.b.open(1);
+    const entity = this.b.open(kind === 'counter' ? 8 : 6);
+    const te = this.b.open(1);
+    writeTableEntry(this.b, table, e as CompactEntry);
+    this.b.close(te);
+    if (kind === 'counter') writeCounterData(this.b, 2, e.counter);
+    else if (e.meter?.config) writeMeterConfig(this.b, 2, e.meter.config);
+    this.b.close(entity);
+    this.b.close(outer);
+    this.added();
+  }
+
+  private added(): void {
     this.count++;
-    if (this.parts.length >= 2 * MAX_ENTITIES_PER_RESPONSE || this.bytes >= MAX_RESPONSE_BYTES) this.flush();
+    if (++this.inResponse >= MAX_ENTITIES_PER_RESPONSE || this.b.pos >= MAX_RESPONSE_BYTES) this.flush();
   }
 
   flush(): void {
-    if (this.parts.length === 0) return;
-    this.responses.push(Buffer.concat(this.parts, this.bytes));
-    this.parts = [];
-    this.bytes = 0;
+    if (this.inResponse === 0) return;
+    this.responses.push(this.b.take());
+    this.inResponse = 0;
   }
-}
-
-function lengthHeader(len: number): Uint8Array {
-  const out = [0x0a];
-  let n = len;
-  while (n > 0x7f) {
-    out.push((n & 0x7f) | 0x80);
-    n >>>= 7;
-  }
-  out.push(n);
-  return Uint8Array.from(out);
 }
 
 function counterData(c: CounterCell): CounterData {
@@ -136,8 +152,7 @@ export class ReadProcessor {
     const tableId = te.table_id ?? 0;
     if (tableId === 0) {
       for (const table of this.state.allTables()) {
-        for (const e of table.entries.values())
-          out.add(encodeEntity({ table_entry: entryProto(table, e, withCounter, withMeter) }));
+        for (const e of table.entries.values()) addEntry(out, table, e, withCounter, withMeter);
       }
       return;
     }
@@ -158,7 +173,7 @@ export class ReadProcessor {
       if (actionId !== 0 && e.actionId !== actionId) continue;
       if (priority !== 0 && e.priority !== priority) continue;
       if (metadata !== undefined && metadata.length > 0 && !metadata.equals(e.metadata)) continue;
-      out.add(encodeEntity({ table_entry: entryProto(table, e, withCounter, withMeter) }));
+      addEntry(out, table, e, withCounter, withMeter);
     }
   }
 
@@ -179,7 +194,11 @@ export class ReadProcessor {
   ): void {
     const tableId = te?.table_id ?? 0;
     const has = (t: TableState) => (kind === 'counter' ? t.hasDirectCounter : t.hasDirectMeter);
-    const emit = (proto: TableEntry, cell: { counter: CounterCell; meter?: { config?: MeterRates } }) => {
+    // The default entry is rare and goes through the object encoder; stored entries are framed directly.
+    const emitDefault = (
+      proto: TableEntry,
+      cell: { counter: CounterCell; meter?: { config?: MeterRates } },
+    ) => {
       if (kind === 'counter') {
         out.add(
           encodeEntity({ direct_counter_entry: { table_entry: proto, data: counterData(cell.counter) } }),
@@ -198,17 +217,17 @@ export class ReadProcessor {
     if (tableId === 0) {
       for (const table of this.state.allTables()) {
         if (!has(table)) continue;
-        for (const e of table.entries.values()) emit(e.proto, e);
+        for (const e of table.entries.values()) out.addDirect(table, e, kind);
       }
       return;
     }
     const table = this.writes.tableState(tableId);
     if (!has(table)) throw invalid('BAD_DIRECT_RESOURCE', `table '${table.info.name}' has no direct ${kind}`);
     if (te?.is_default_action) {
-      emit(table.defaultProto(), table.defaultEntryState);
+      emitDefault(table.defaultProto(), table.defaultEntryState);
       return;
     }
-    for (const e of this.select(table, te!)) emit(e.proto, e);
+    for (const e of this.select(table, te!)) out.addDirect(table, e, kind);
   }
 
   // ------------------------------------------------------------ indexed resources (§9.3.2, §9.4.2, §9.7)
@@ -316,12 +335,15 @@ export class ReadProcessor {
   }
 }
 
-function entryProto(table: TableState, e: StoredEntry, withCounter: boolean, withMeter: boolean): TableEntry {
-  const base = e.proto;
-  if (!withCounter && !withMeter) return base;
-  const proto: TableEntry = { ...base };
-  // §9.1.7: counter_data only when asked for; meter_config only when asked for and not the default.
-  if (withCounter && table.hasDirectCounter) proto.counter_data = counterData(e.counter);
-  if (withMeter && e.meter?.config) proto.meter_config = meterConfig(e.meter.config);
-  return proto;
+// §9.1.7: counter_data only when asked for; meter_config only when asked for and not the default.
+function addEntry(
+  out: ResponseFramer,
+  table: TableState,
+  e: StoredEntry,
+  withCounter: boolean,
+  withMeter: boolean,
+): void {
+  const counter = withCounter && table.hasDirectCounter ? e.counter : undefined;
+  const meter = withMeter ? e.meter?.config : undefined;
+  out.addEntry(table, e, counter, meter);
 }

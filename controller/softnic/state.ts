@@ -159,11 +159,11 @@ function encodeAction(action: ActionInfo, params: ReadonlyMap<number, bigint>): 
 
 // Entries are held compactly (three strings and a few numbers, see keys.ts) and decoded into their
 // readable forms on first use, which keeps a table of 100k entries cheap for the garbage collector.
-class Entry implements StoredEntry {
+/** How the store keeps an entry; StoredEntry is its public face. The Read path encodes from these fields. */
+export class CompactEntry implements StoredEntry {
   private cachedMatches: ReadonlyMap<number, NormalizedFieldMatch> | undefined;
   private cachedParams: ReadonlyMap<number, bigint> | undefined;
   private cachedMetadata: Buffer | undefined;
-  private cachedProto: TableEntry | undefined;
   private cell: CounterCell | undefined;
   meter?: MeterCell;
 
@@ -173,8 +173,10 @@ class Entry implements StoredEntry {
     readonly sequence: number,
     readonly priority: number,
     readonly actionId: number,
-    private readonly paramBlob: string,
-    private readonly metadataBlob: string,
+    /** Action parameters in the keys.ts layout. */
+    readonly paramBlob: string,
+    /** TableEntry.metadata as latin1. */
+    readonly metadataBlob: string,
     counter: CounterCell | undefined,
   ) {
     this.cell = counter;
@@ -210,30 +212,24 @@ class Entry implements StoredEntry {
     return this.cell;
   }
 
-  get metadataLatin1(): string {
-    return this.metadataBlob;
-  }
-
+  // Built on demand, not kept: a kept object graph per entry would tax every garbage collection.
   get proto(): TableEntry {
-    if (this.cachedProto === undefined) {
-      const info = this.table.info;
-      const match: FieldMatch[] = [];
-      const matches = this.matches;
-      for (const f of info.matchFields) {
-        const m = matches.get(f.id);
-        const fm = m === undefined ? null : encodeFieldMatch(f, m);
-        if (fm !== null) match.push(fm);
-      }
-      const entry: TableEntry = {
-        table_id: info.id,
-        action: { action: encodeAction(this.table.p4info.action(this.actionId), this.params) },
-      };
-      if (match.length > 0) entry.match = match;
-      if (this.priority !== 0) entry.priority = this.priority;
-      if (this.metadataBlob.length > 0) entry.metadata = this.metadata;
-      this.cachedProto = entry;
+    const info = this.table.info;
+    const match: FieldMatch[] = [];
+    const matches = this.matches;
+    for (const f of info.matchFields) {
+      const m = matches.get(f.id);
+      const fm = m === undefined ? null : encodeFieldMatch(f, m);
+      if (fm !== null) match.push(fm);
     }
-    return this.cachedProto;
+    const entry: TableEntry = {
+      table_id: info.id,
+      action: { action: encodeAction(this.table.p4info.action(this.actionId), this.params) },
+    };
+    if (match.length > 0) entry.match = match;
+    if (this.priority !== 0) entry.priority = this.priority;
+    if (this.metadataBlob.length > 0) entry.metadata = this.metadata;
+    return entry;
   }
 }
 
@@ -345,7 +341,16 @@ export class TableState {
         `table '${this.info.name}' is full (${this.capacity} entries)`,
       );
     }
-    const entry = new Entry(this, key, this.nextSequence++, priority, actionId, paramBlob, metadata, counter);
+    const entry = new CompactEntry(
+      this,
+      key,
+      this.nextSequence++,
+      priority,
+      actionId,
+      paramBlob,
+      metadata,
+      counter,
+    );
     if (this.directMeterId !== 0) entry.meter = { config: meterConfig };
     this.entries.set(key, entry);
     this.generation++;
@@ -362,10 +367,10 @@ export class TableState {
     counter?: CounterCell,
     meterConfig?: MeterRates,
   ): StoredEntry {
-    const old = this.entries.get(key) as Entry | undefined;
+    const old = this.entries.get(key) as CompactEntry | undefined;
     if (old === undefined)
       throw new SoftnicStateError('MISSING_KEY', `table '${this.info.name}' has no such entry`);
-    const entry = new Entry(
+    const entry = new CompactEntry(
       this,
       key,
       old.sequence,

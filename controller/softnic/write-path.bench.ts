@@ -4,6 +4,7 @@
 //   validate+store   pre-encoded WriteRequests through WriteProcessor.applyEncoded, no gRPC
 //   grpc, encoded    server over loopback gRPC, requests serialised once up front: the server's cost
 //   grpc, objects    the same through proto-loader stubs, i.e. with client-side object conversion
+//   read back (all)  one wildcard Read of the 100k entries, decoded by the proto-loader client
 
 import * as fs from 'fs';
 import * as path from 'path';
@@ -22,7 +23,7 @@ import { Softnic } from './server';
 import { SystemClock } from './clock';
 import { PipelineState } from './state';
 import { frameWriteRequest } from './wire';
-import { rawClient, setPipeline, TestStream } from '../../test/support/raw-p4rt';
+import { rawClient, readEntities, setPipeline, TestStream } from '../../test/support/raw-p4rt';
 
 const TOTAL = 100_000;
 const BATCH = 1_000;
@@ -144,6 +145,12 @@ async function main(): Promise<void> {
     await Promise.all([lane(), lane()]);
     rate(mode, process.hrtime.bigint() - t0);
     if (nic.state!.table('acl_v4').entries.size !== TOTAL) throw new Error('entries missing');
+    if (mode === 'grpc, encoded') {
+      const r0 = process.hrtime.bigint();
+      const read = await readEntities(client, [{ table_entry: { table_id: p4info.table('acl_v4').id } }]);
+      if (read.entities.length !== TOTAL) throw new Error('read back too few entries');
+      rate('read back (all)', process.hrtime.bigint() - r0);
+    }
     rawWrite.close();
     stream.call.cancel();
     client.close();
