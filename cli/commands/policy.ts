@@ -13,6 +13,8 @@ import type { PolicySet } from '../../controller/policy/model';
 import { formatDiagnostics, type PolicyError } from '../../controller/policy/errors';
 import { profileByName, type TargetProfile } from '../../controller/pipeline/profiles';
 import { loadConfig } from '../../controller/config/config';
+import { signPolicy, signaturePathFor } from '../../controller/policy/signature';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { CliError, ExitCode, run, table, type CommandResult } from '../kit';
 
 function diagnosticJson(d: PolicyError): Record<string, unknown> {
@@ -93,6 +95,39 @@ export function registerPolicy(program: Command): void {
         return {
           human: lines.join('\n'),
           json: { valid: true, agents, rules, warnings: warnings.map(diagnosticJson) },
+        };
+      }),
+    );
+
+  policy
+    .command('sign')
+    .description(
+      'sign the policy set (its canonical form) with an Ed25519 key; apply and serve can require it',
+    )
+    .argument(
+      '<paths...>',
+      'policy files or directories; the signature goes to <dir>/policy.sig or <file>.sig',
+    )
+    .requiredOption('--key <pem>', 'Ed25519 private key (PEM)')
+    .addHelpText('after', '\nExamples:\n  nicguard policy sign policies/ --key keys/policy-signing.pem')
+    .action(
+      run((paths: string[], opts: { key: string }): CommandResult => {
+        const { policySet } = loadPolicyOrFail(paths);
+        let signature;
+        try {
+          signature = signPolicy(policySet, readFileSync(opts.key, 'utf8'));
+        } catch (err) {
+          throw new CliError(
+            (err as Error).message,
+            ExitCode.BAD_INPUT,
+            'give an Ed25519 private key in PEM',
+          );
+        }
+        const file = signaturePathFor(paths);
+        writeFileSync(file, JSON.stringify(signature, null, 2) + '\n');
+        return {
+          human: `signed policy ${signature.policyVersion.slice(0, 16)} with key ${signature.keyId}: ${file}`,
+          json: { file, ...signature },
         };
       }),
     );

@@ -1,7 +1,11 @@
 // `nicguard plan` and `nicguard apply`: what a policy change would do to a device, and doing it.
 
 import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import type { EvidenceLog } from '../../controller/evidence';
+import type { PolicySet } from '../../controller/policy/model';
+import { requireSignedPolicy } from '../../controller/policy/signature';
 import { planToJson, renderPlan } from '../../controller/compiler/plan';
 import { openEvidence } from '../../controller/ops/evidence';
 import { pushPolicy } from '../../controller/ops/push';
@@ -16,6 +20,42 @@ function author(explicit?: string): string {
     return process.env.NICGUARD_AUTHOR ?? userInfo().username;
   } catch {
     return 'unknown';
+  }
+}
+
+/**
+ * With --require-signature, a policy without a valid signature by that key is refused before
+ * anything reaches the device, and the refusal is itself evidence.
+ */
+function checkSignature(
+  policySet: PolicySet,
+  paths: readonly string[],
+  publicKeyFile: string | undefined,
+  device: string,
+  log: EvidenceLog | undefined,
+): void {
+  if (!publicKeyFile) return;
+  try {
+    requireSignedPolicy(policySet, paths, readFileSync(publicKeyFile, 'utf8'));
+  } catch (err) {
+    const message = (err as Error).message;
+    log?.append({
+      kind: 'device_event',
+      time: Date.now(),
+      device,
+      event: 'note',
+      detail: {
+        refused: 'policy signature',
+        error: message,
+        code: (err as { code?: string }).code ?? 'UNKNOWN',
+      },
+    });
+    log?.flush();
+    throw new CliError(
+      `policy refused: ${message}`,
+      ExitCode.BAD_INPUT,
+      'sign the policy with `nicguard policy sign` using the key whose public half you require',
+    );
   }
 }
 
@@ -61,6 +101,7 @@ export function registerPush(program: Command): void {
   )
     .option('--author <name>', 'who authorizes this policy version (recorded as evidence)')
     .option('--no-evidence', 'do not record the push in the evidence log')
+    .option('--require-signature <pubkey.pem>', 'refuse a policy not signed by this Ed25519 public key')
     .addHelpText(
       'after',
       '\nExamples:\n  nicguard apply policies/ --device dpu-1 --author alice\n  nicguard apply --json',
@@ -69,12 +110,19 @@ export function registerPush(program: Command): void {
       run(
         async (
           paths: string[],
-          flags: DeviceFlags & { author?: string; evidence: boolean },
+          flags: DeviceFlags & { author?: string; evidence: boolean; requireSignature?: string },
           command: Command,
         ): Promise<CommandResult> => {
           const { config, device } = resolveDevice(flags);
-          const { policySet } = loadPolicyOrFail(policyPaths(paths, flags.config ?? config.file));
+          const sources = policyPaths(paths, flags.config ?? config.file);
+          const { policySet } = loadPolicyOrFail(sources);
           const evidence = flags.evidence ? openEvidence(config) : undefined;
+          try {
+            checkSignature(policySet, sources, flags.requireSignature, device.name, evidence?.log);
+          } catch (err) {
+            evidence?.log.close();
+            throw err;
+          }
           const opened = await connectDevice(device);
           const progress = progressBar(command.optsWithGlobals() as GlobalOptions, 'applying');
           try {

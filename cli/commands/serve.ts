@@ -2,7 +2,7 @@
 // one collection, for cron jobs and for looking.
 
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { loadConfig, type NicguardConfig } from '../../controller/config/config';
 import { openEvidence } from '../../controller/ops/evidence';
 import { startMetricsServer } from '../../controller/ops/metrics';
@@ -34,6 +34,10 @@ export function registerServe(program: Command): void {
     .option('--config <file>', 'nicguard.yaml to read')
     .option('--metrics <host:port>', 'where to serve /metrics and /healthz (default from the configuration)')
     .option('--liveness-ms <n>', 'how often to check that a device answers', '10000')
+    .option(
+      '--require-signature <pubkey.pem>',
+      'refuse a policy directory not signed by this Ed25519 public key',
+    )
     .addHelpText(
       'after',
       '\nLogs are JSON lines on stderr. SIGTERM or SIGINT stops it cleanly: evidence is flushed and a\n' +
@@ -41,7 +45,12 @@ export function registerServe(program: Command): void {
     )
     .action(
       run(
-        async (flags: { config?: string; metrics?: string; livenessMs: string }): Promise<CommandResult> => {
+        async (flags: {
+          config?: string;
+          metrics?: string;
+          livenessMs: string;
+          requireSignature?: string;
+        }): Promise<CommandResult> => {
           const config = configOrFail(flags.config);
           if (!existsSync(config.policyDir)) {
             throw new CliError(
@@ -62,6 +71,9 @@ export function registerServe(program: Command): void {
             signing: evidence.signing,
             log,
             livenessIntervalMs: Number(flags.livenessMs),
+            requireSignature: flags.requireSignature
+              ? readFileSync(flags.requireSignature, 'utf8')
+              : undefined,
           });
           const metrics = await startMetricsServer(flags.metrics ?? config.metrics.listen, {
             serve,

@@ -18,6 +18,7 @@ import { loadNicguardPipeline, type PipelineArtifacts } from '../pipeline/artifa
 import { DIGESTS } from '../pipeline/contract';
 import { TelemetryCollector } from '../telemetry/collector';
 import { pushPolicy } from './push';
+import { requireSignedPolicy } from '../policy/signature';
 
 export type LogLevel = 'info' | 'warn' | 'error';
 export type Logger = (level: LogLevel, event: string, fields?: Record<string, unknown>) => void;
@@ -56,6 +57,8 @@ export interface ServeOptions {
   /** How often a device is asked a question with a deadline, to find one that hangs. */
   readonly livenessIntervalMs?: number;
   readonly pipeline?: PipelineArtifacts;
+  /** An Ed25519 public key (PEM): a policy directory not signed by it is refused like one that does not load. */
+  readonly requireSignature?: string;
 }
 
 /** What serve knows, for /metrics and /healthz. */
@@ -410,6 +413,7 @@ export class Serve extends EventEmitter<{ collected: [string]; policy: [string] 
       });
       return false;
     }
+    if (this.options.requireSignature && !this.signatureAccepted(policySet)) return false;
     const changed = !this.policy || policyVersion(this.policy) !== policyVersion(policySet);
     this.policy = policySet;
     this.policyError = undefined;
@@ -419,6 +423,34 @@ export class Serve extends EventEmitter<{ collected: [string]; policy: [string] 
         version: policyVersion(policySet),
       });
     return changed;
+  }
+
+  /** A refused signature is logged and recorded as evidence against every device it would have reached. */
+  private signatureAccepted(policySet: PolicySet): boolean {
+    try {
+      requireSignedPolicy(policySet, [this.options.config.policyDir], this.options.requireSignature!);
+      return true;
+    } catch (err) {
+      const error = (err as Error).message;
+      this.policyError = error;
+      this.options.log('error', 'policy.rejected', {
+        dir: this.options.config.policyDir,
+        reason: 'signature',
+        error,
+        note: this.policy
+          ? 'the previous policy stays in force'
+          : 'no policy in force: devices keep what they hold',
+      });
+      for (const session of this.sessions)
+        this.options.evidence.append({
+          kind: 'device_event',
+          time: Date.now(),
+          device: session.device.name,
+          event: 'note',
+          detail: { refused: 'policy signature', error },
+        });
+      return false;
+    }
   }
 
   async reload(): Promise<void> {
