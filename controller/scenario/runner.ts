@@ -106,8 +106,11 @@ export async function startInProcessDevice(options: { probes?: boolean } = {}): 
 }
 
 /** A device reached over P4Runtime (a softnic in another process, or bmv2), probed by PacketOut. */
-export async function connectProbeDevice(config: DeviceConfig): Promise<ScenarioDevice> {
-  const opened = await openDevice(config, loadNicguardPipeline(), { reconnect: false });
+export async function connectProbeDevice(
+  config: DeviceConfig,
+  connectTimeoutMs = 5_000,
+): Promise<ScenarioDevice> {
+  const opened = await openDevice(config, loadNicguardPipeline(), { reconnect: false, connectTimeoutMs });
   const target = new PacketOutProbeTarget(
     opened.client,
     5_000,
