@@ -23,6 +23,9 @@
 //   - A full table is RESOURCE_EXHAUSTED (§12), where PI reports UNKNOWN.
 //   - Empty bytestrings are rejected (§8.3); PI reads them as zero.
 // See arbitration.ts, writes.ts and pipeline.ts for the choices specific to each.
+//
+// With `mode: 'bluefield-dpl'` it answers as NVIDIA's DPL runtime service instead: no arbitration, one
+// controller, fewer entities and operations (dpl-mode.ts).
 
 import * as grpc from '@grpc/grpc-js';
 import { loadP4RuntimeGrpc, type P4RuntimeHandlers } from '../p4runtime/proto';
@@ -42,6 +45,15 @@ import type {
 } from '../p4runtime/proto';
 import { decodeUnsigned, P4ValueError } from '../p4runtime/values';
 import { Arbitrator, type ArbitrationPeer } from './arbitration';
+import {
+  arbitrationRefusal,
+  capabilitiesRefusal,
+  dplReadRefusal,
+  dplUpdateRefusal,
+  secondControllerRefusal,
+  withoutQuotaRegister,
+  type SoftnicMode,
+} from './dpl-mode';
 import { SystemClock, type Clock } from './clock';
 import { asSoftnicError, batchError, rpcError, SoftnicError } from './errors';
 import { PipelineSlots, type Pipeline } from './pipeline';
@@ -88,6 +100,8 @@ export interface SoftnicOptions {
   deviceId: bigint | number;
   tls?: SoftnicTlsOptions;
   clock?: Clock;
+  /** Whose P4Runtime server to behave as: bmv2's (default) or the BlueField DPL service's (dpl-mode.ts). */
+  mode?: SoftnicMode;
 }
 
 export type SoftnicErrorKind = 'BAD_OPTIONS' | 'BIND_FAILED';
@@ -163,6 +177,8 @@ export class Softnic {
   private readonly packetOutListeners: PacketOutListener[] = [];
   private readonly commitListeners: ((state: PipelineState) => void)[] = [];
   private stopped = false;
+  /** bluefield-dpl: the one open stream, which stands in for the primary (there is no arbitration). */
+  private dplController: StreamSession | undefined;
 
   private constructor(
     private readonly server: grpc.Server,
@@ -170,6 +186,7 @@ export class Softnic {
     readonly address: string,
     deviceId: bigint,
     clock: Clock,
+    readonly mode: SoftnicMode,
   ) {
     this.deviceId = deviceId;
     this.arbitrator = new Arbitrator(deviceId);
@@ -198,7 +215,15 @@ export class Softnic {
       throw new SoftnicStartError('BIND_FAILED', `cannot listen on ${options.address}: ${err.message}`);
     });
     const host = options.address.slice(0, options.address.lastIndexOf(':'));
-    const nic = new Softnic(server, port, `${host}:${port}`, deviceId, options.clock ?? new SystemClock());
+    const nic = new Softnic(
+      server,
+      port,
+      `${host}:${port}`,
+      deviceId,
+      options.clock ?? new SystemClock(),
+      options.mode ?? 'bmv2',
+    );
+    if (nic.mode === 'bluefield-dpl') nic.onPipelineCommitted(withoutQuotaRegister);
     server.addService(serviceDefinition(), nic.handlers() as unknown as grpc.UntypedServiceImplementation);
     return nic;
   }
@@ -291,6 +316,7 @@ export class Softnic {
 
   /** The checks §12 and §14 list before any work: device, role, primary. */
   private checkPrimary(role: string, election: bigint | undefined): void {
+    if (this.mode === 'bluefield-dpl') return; // one controller, no election (dpl-mode.ts)
     if (!this.arbitrator.hasRole(role)) {
       throw new SoftnicError(
         grpc.status.NOT_FOUND,
@@ -352,7 +378,10 @@ export class Softnic {
     const writes = pipeline.writes;
     let results: (SoftnicError | undefined)[] | undefined;
     for (let i = 0; i < count; i++) {
-      const err = writes.applyEncoded(bytes, ranges[2 * i], ranges[2 * i + 1]);
+      const err =
+        (this.mode === 'bluefield-dpl'
+          ? dplUpdateRefusal(bytes, ranges[2 * i], ranges[2 * i + 1])
+          : undefined) ?? writes.applyEncoded(bytes, ranges[2 * i], ranges[2 * i + 1]);
       if (err !== undefined) {
         results ??= new Array<SoftnicError | undefined>(count).fill(undefined);
         results[i] = err;
@@ -368,6 +397,8 @@ export class Softnic {
     try {
       this.checkDevice(req.device_id);
       pipeline = this.controlPipeline();
+      const refusal = this.mode === 'bluefield-dpl' ? dplReadRefusal(req.entities ?? []) : undefined;
+      if (refusal) throw refusal;
     } catch (err) {
       call.emit('error', rpcError(asSoftnicError(err)));
       return;
@@ -406,6 +437,10 @@ export class Softnic {
   }
 
   private capabilities(req: CapabilitiesRequest, callback: grpc.sendUnaryData<CapabilitiesResponse>): void {
+    if (this.mode === 'bluefield-dpl') {
+      callback(rpcError(capabilitiesRefusal()));
+      return;
+    }
     // device_id is an optional filter (§17): unset means server-wide.
     if (req.device_id !== undefined && u64(req.device_id) !== this.deviceId) {
       callback({ code: grpc.status.NOT_FOUND, details: `device_id ${req.device_id} is unknown` });
@@ -422,10 +457,18 @@ export class Softnic {
       session.fail(new SoftnicError(grpc.status.UNAVAILABLE, 'UNSUPPORTED', 'server is stopping'));
       return;
     }
+    if (this.mode === 'bluefield-dpl') {
+      if (this.dplController !== undefined && !this.dplController.closed) {
+        session.fail(secondControllerRefusal());
+        return;
+      }
+      this.dplController = session;
+    }
     this.sessions.add(session);
     const close = () => {
       this.sessions.delete(session);
       this.arbitrator.leave(session);
+      if (this.dplController === session) this.dplController = undefined;
     };
     call.on('data', (msg: StreamMessageRequest) => this.onStreamMessage(session, msg));
     call.on('end', () => {
@@ -446,6 +489,11 @@ export class Softnic {
     if (session.closed) return;
     switch (msg.update) {
       case 'arbitration': {
+        if (this.mode === 'bluefield-dpl') {
+          const e = arbitrationRefusal();
+          session.send({ error: { canonical_code: e.status, message: e.message } });
+          return;
+        }
         const a = msg.arbitration ?? {};
         try {
           this.arbitrator.arbitrate(session, {
@@ -462,7 +510,8 @@ export class Softnic {
       }
       case 'packet':
         // Only the primary's PacketOuts reach the data plane (as in PI); others are ignored.
-        if (this.arbitrator.isPrimaryPeer(session)) this.packetOut(session, msg);
+        if (this.arbitrator.isPrimaryPeer(session) || this.dplController === session)
+          this.packetOut(session, msg);
         return;
       case 'digest_ack': {
         const pipeline = this.pipelines.committed;
@@ -502,7 +551,8 @@ export class Softnic {
 
   /** Sends a data-plane output to the primary of every role (§16.1, §16.3). */
   private broadcast(msg: { packet: PacketIn } | { digest: DigestList }): void {
-    for (const peer of this.arbitrator.primaries()) (peer as StreamSession).send(msg);
+    if (this.mode === 'bluefield-dpl') this.dplController?.send(msg);
+    else for (const peer of this.arbitrator.primaries()) (peer as StreamSession).send(msg);
   }
 }
 
