@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { SoftnicDataplane } from '../../controller/softnic/dataplane';
+import { SOFTNIC_MODES, type SoftnicMode } from '../../controller/softnic/dpl-mode';
 import { Softnic } from '../../controller/softnic/server';
 import { CliError, ExitCode, run, type CommandResult } from '../kit';
 
@@ -13,6 +14,7 @@ interface SoftnicFlags {
   tlsCert?: string;
   tlsKey?: string;
   clientCa?: string;
+  mode: string;
 }
 
 function readPem(path: string, what: string): Buffer {
@@ -34,6 +36,7 @@ export function registerSoftnic(program: Command): void {
     .option('--tls-cert <pem>', 'serve TLS with this certificate')
     .option('--tls-key <pem>', 'and this key')
     .option('--client-ca <pem>', 'require client certificates issued by this CA (mutual TLS)')
+    .option('--mode <mode>', `whose P4Runtime server to behave as: ${SOFTNIC_MODES.join(' or ')}`, 'bmv2')
     .addHelpText(
       'after',
       '\nIt runs until interrupted (SIGINT/SIGTERM). Frames can be probed through P4Runtime with a\n' +
@@ -45,6 +48,12 @@ export function registerSoftnic(program: Command): void {
         if (!/^\d+$/.test(flags.deviceId) || flags.deviceId === '0') {
           throw new CliError(
             `--device-id must be a positive integer, got "${flags.deviceId}"`,
+            ExitCode.BAD_INPUT,
+          );
+        }
+        if (!(SOFTNIC_MODES as readonly string[]).includes(flags.mode)) {
+          throw new CliError(
+            `--mode must be one of ${SOFTNIC_MODES.join(', ')}, got "${flags.mode}"`,
             ExitCode.BAD_INPUT,
           );
         }
@@ -62,7 +71,12 @@ export function registerSoftnic(program: Command): void {
           : undefined;
         let nic: Softnic;
         try {
-          nic = await Softnic.start({ address: flags.listen, deviceId: BigInt(flags.deviceId), tls });
+          nic = await Softnic.start({
+            address: flags.listen,
+            deviceId: BigInt(flags.deviceId),
+            tls,
+            mode: flags.mode as SoftnicMode,
+          });
         } catch (err) {
           throw new CliError(
             `cannot listen on ${flags.listen}: ${(err as Error).message}`,
