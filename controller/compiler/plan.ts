@@ -87,6 +87,10 @@ export interface Plan {
 }
 
 export interface DeviceState {
+  /**
+   * What the device holds. The planner indexes this array once and keeps the index for as long as
+   * the array lives, so it must not be changed after a plan: give a new array for a new state.
+   */
   readonly entries: readonly EntrySpec[];
   /** Configured meter cells; none when absent. */
   readonly meters?: readonly MeterConfigSpec[];
@@ -148,19 +152,89 @@ function keyOf(entry: EntrySpec): string {
   return key;
 }
 
-function indexByKey(entries: readonly EntrySpec[], what: string): Map<string, EntrySpec> {
-  const map = new Map<string, EntrySpec>();
-  for (const entry of entries) {
-    const key = keyOf(entry);
-    if (map.has(key) && what === 'desired')
-      throw new PlanError('DUPLICATE_KEY', `two desired entries share the key ${key}`);
-    map.set(key, entry);
+// Provenance is shared by all entries of a rule (one metadata array per rule), so decoding it once
+// per array keeps the per-rule tally of a full plan cheap.
+const provenanceCache = new WeakMap<Uint8Array, ReturnType<typeof decodeProvenance> | null>();
+function provenanceOf(entry: EntrySpec): ReturnType<typeof decodeProvenance> {
+  const metadata = entry.metadata;
+  if (!metadata) return undefined;
+  let provenance = provenanceCache.get(metadata);
+  if (provenance === undefined) {
+    provenance = decodeProvenance(metadata) ?? null;
+    provenanceCache.set(metadata, provenance);
   }
-  return map;
+  return provenance ?? undefined;
+}
+
+/**
+ * The installed entries indexed once: by key, by identity, and the facts the planner needs about all
+ * of them (port bindings, quota slots and agent ids in use). Kept per entries array, which is
+ * treated as immutable, so that planning again against the same installed state costs only what
+ * differs from it.
+ */
+interface InstalledIndex {
+  /** Length of the array indexed, as a guard against an array changed after it was indexed. */
+  readonly sourceLength: number;
+  readonly entries: readonly EntrySpec[];
+  readonly keys: readonly string[];
+  readonly positionOfKey: ReadonlyMap<string, number>;
+  readonly positionOf: ReadonlyMap<EntrySpec, number>;
+  /** agent id → positions of the port_map entries that bind it */
+  readonly portsOf: ReadonlyMap<number, readonly number[]>;
+  readonly slotsInUse: ReadonlySet<bigint>;
+  readonly idsInUse: ReadonlySet<bigint>;
+}
+
+const installedCache = new WeakMap<readonly EntrySpec[], InstalledIndex>();
+
+function installedIndex(entries: readonly EntrySpec[]): InstalledIndex {
+  const cached = installedCache.get(entries);
+  if (cached && cached.sourceLength === entries.length) return cached;
+  // A key installed twice can only be one entry on a device: the last one read wins.
+  const byKey = new Map<string, EntrySpec>();
+  for (const entry of entries) byKey.set(keyOf(entry), entry);
+  const kept = [...byKey.values()];
+  const keys = [...byKey.keys()];
+  const positionOfKey = new Map<string, number>();
+  const positionOf = new Map<EntrySpec, number>();
+  const portsOf = new Map<number, number[]>();
+  const slotsInUse = new Set<bigint>();
+  const idsInUse = new Set<bigint>();
+  for (let p = 0; p < kept.length; p++) {
+    const entry = kept[p];
+    positionOfKey.set(keys[p], p);
+    positionOf.set(entry, p);
+    if (entry.table === TABLES.portMap.name) {
+      const id = boundAgent(entry);
+      if (id !== undefined) {
+        const list = portsOf.get(id);
+        if (list) list.push(p);
+        else portsOf.set(id, [p]);
+      }
+    }
+    if (entry.params.quota_slot !== undefined) slotsInUse.add(entry.params.quota_slot);
+    if (entry.action === ACTIONS.agentPort.name) idsInUse.add(entry.params.agent_id);
+  }
+  const index: InstalledIndex = {
+    sourceLength: entries.length,
+    entries: kept,
+    keys,
+    positionOfKey,
+    positionOf,
+    portsOf,
+    slotsInUse,
+    idsInUse,
+  };
+  installedCache.set(entries, index);
+  return index;
 }
 
 /** Groups ACL updates into levels: per agent, by priority in the given direction; level k of all agents together. */
-function levels(updates: EntryUpdate[], descending: boolean, flat: Set<number>): EntryUpdate[][] {
+function levels(
+  updates: EntryUpdate[],
+  descending: boolean,
+  flat: (agent: number) => boolean,
+): EntryUpdate[][] {
   const perAgent = new Map<number, EntryUpdate[]>();
   for (const u of updates) {
     const agent = agentOf(u.entry) ?? -1;
@@ -170,7 +244,7 @@ function levels(updates: EntryUpdate[], descending: boolean, flat: Set<number>):
   }
   const out: EntryUpdate[][] = [];
   for (const [agent, list] of perAgent) {
-    if (flat.has(agent)) {
+    if (agent !== -1 && flat(agent)) {
       // Unreachable during the change: order does not matter.
       (out[0] ??= []).push(...list);
       continue;
@@ -197,12 +271,58 @@ export function planChange(
 ): Plan {
   const state: DeviceState = Array.isArray(current) ? { entries: current } : (current as DeviceState);
   const maxBatch = Math.max(1, options.maxBatchSize ?? 1000);
-  const have = indexByKey(state.entries, 'current');
-  const want = indexByKey(desired.entries, 'desired');
   const modifyOk = profile.modifyEntries;
   // Without MODIFY, a metadata-only difference is not worth a delete-and-insert: provenance is
   // informational, and the comparison ignores it so that re-planning stays empty.
   const same = modifyOk ? sameContent : sameEffect;
+
+  // ---- the difference: desired entries that are not already installed as they are, and installed
+  // entries that no desired entry keeps. Desired entries that are the installed objects themselves
+  // (a compile that reused the previous one's entries) cost one identity look-up each; everything
+  // after this section only looks at the difference.
+  const installed = installedIndex(state.entries);
+  const kept = new Uint8Array(installed.entries.length);
+  /** Installed position → the desired entry equal to it but not the same object. */
+  const keptAs = new Map<number, EntrySpec>();
+  const wantChanged = new Map<string, EntrySpec>();
+  const duplicate = (key: string): never => {
+    throw new PlanError('DUPLICATE_KEY', `two desired entries share the key ${key}`);
+  };
+  for (const entry of desired.entries) {
+    let p = installed.positionOf.get(entry);
+    if (p !== undefined && kept[p] === 0) {
+      if (wantChanged.has(installed.keys[p])) duplicate(installed.keys[p]);
+      kept[p] = 1;
+      continue;
+    }
+    const key = keyOf(entry);
+    if (wantChanged.has(key)) duplicate(key);
+    p = installed.positionOfKey.get(key);
+    if (p !== undefined) {
+      if (kept[p] === 1) duplicate(key);
+      const old = installed.entries[p];
+      if (same(old, entry)) {
+        kept[p] = 1;
+        if (old !== entry) keptAs.set(p, entry);
+        continue;
+      }
+    }
+    wantChanged.set(key, entry);
+  }
+  const haveChanged = new Map<string, EntrySpec>();
+  for (let p = 0; p < kept.length; p++) {
+    if (kept[p] === 0) haveChanged.set(installed.keys[p], installed.entries[p]);
+  }
+  const have = (key: string): EntrySpec | undefined => {
+    const p = installed.positionOfKey.get(key);
+    return p === undefined ? undefined : installed.entries[p];
+  };
+  const want = (key: string): EntrySpec | undefined => {
+    const next = wantChanged.get(key);
+    if (next) return next;
+    const p = installed.positionOfKey.get(key);
+    return p !== undefined && kept[p] === 1 ? (keptAs.get(p) ?? installed.entries[p]) : undefined;
+  };
 
   const stage = {
     meters: [] as Update[],
@@ -221,7 +341,7 @@ export function planChange(
     { kind: RuleChange['kind']; name: string; agentId?: number; i: number; m: number; d: number }
   >();
   const tally = (entry: EntrySpec, what: 'i' | 'm' | 'd') => {
-    const provenance = decodeProvenance(entry.metadata);
+    const provenance = provenanceOf(entry);
     const kind: RuleChange['kind'] = provenance ? provenance.kind : 'unmanaged';
     const name = provenance?.name ?? entry.table;
     const agentId = kind === 'rule' ? agentOf(entry) : undefined;
@@ -247,19 +367,19 @@ export function planChange(
   };
 
   // ---- port bindings decide which agents are reachable while the change is under way
-  const live = new Set<number>(); // agent ids bound to the same port before, during and after
-  const portsOf = new Map<number, string[]>(); // agent id → keys of its installed port_map entries
+  // An agent id is live (bound to the same port before, during and after) when one of its installed
+  // port_map entries stays as it is, or changes without changing the agent it binds.
+  const liveByChange = new Set<number>();
   const portChanges: { key: string; old?: EntrySpec; next?: EntrySpec }[] = [];
-  for (const [key, old] of have) {
+  for (const [key, old] of haveChanged) {
     if (old.table !== TABLES.portMap.name) continue;
     const id = boundAgent(old);
-    if (id !== undefined) portsOf.set(id, [...(portsOf.get(id) ?? []), key]);
-    const next = want.get(key);
-    if (next && boundAgent(next) === id && id !== undefined) live.add(id);
-    if (!next || !same(old, next)) portChanges.push({ key, old, next });
+    const next = wantChanged.get(key);
+    if (next && boundAgent(next) === id && id !== undefined) liveByChange.add(id);
+    portChanges.push({ key, old, next });
   }
-  for (const [key, next] of want) {
-    if (next.table === TABLES.portMap.name && !have.has(key)) portChanges.push({ key, next });
+  for (const [key, next] of wantChanged) {
+    if (next.table === TABLES.portMap.name && !have(key)) portChanges.push({ key, next });
   }
 
   // Two cases take an agent off its port while its ACL entries are swapped: on a target without
@@ -268,21 +388,23 @@ export function planChange(
   // entries tied while both are installed (the compiler avoids both when it has the previous
   // allocation; they remain possible without it, or against drift).
   const detached = new Set<number>();
+  const boundBefore = (id: number): boolean =>
+    liveByChange.has(id) || (installed.portsOf.get(id) ?? []).some((p) => kept[p] === 1);
+  const live = (id: number): boolean => !detached.has(id) && boundBefore(id);
   const leaving = new Set<string>();
-  for (const [key, old] of have) {
-    if (ACL_TABLES.has(old.table) && !want.has(key))
+  for (const [key, old] of haveChanged) {
+    if (ACL_TABLES.has(old.table) && !wantChanged.has(key))
       leaving.add(`${old.table}|${agentOf(old)}|${old.priority}`);
   }
-  for (const [key, next] of want) {
+  for (const [key, next] of wantChanged) {
     if (!ACL_TABLES.has(next.table)) continue;
     const id = agentOf(next);
-    if (id === undefined || !live.has(id)) continue;
-    const old = have.get(key);
+    if (id === undefined || !live(id)) continue;
+    const old = have(key);
     const tied = !old && leaving.has(`${next.table}|${id}|${next.priority}`);
     const inPlace = !modifyOk && old !== undefined && old !== next && !same(old, next);
     if (tied || inPlace) detached.add(id);
   }
-  for (const id of detached) live.delete(id);
 
   const handledPorts = new Set<string>();
   for (const change of portChanges) {
@@ -302,31 +424,23 @@ export function planChange(
     if (next) stage.attach.push(insert(next));
   }
   for (const id of detached) {
-    for (const key of portsOf.get(id) ?? []) {
+    for (const p of installed.portsOf.get(id) ?? []) {
+      const key = installed.keys[p];
       if (handledPorts.has(key)) continue;
-      const old = have.get(key) as EntrySpec;
-      const next = want.get(key);
-      stage.detach.push(remove(old));
+      const next = want(key);
+      stage.detach.push(remove(installed.entries[p]));
       if (next) stage.attach.push(insert(next));
     }
   }
-  const flat = new Set<number>();
-  for (const [, entry] of want) {
-    const id = agentOf(entry);
-    if (id !== undefined && !live.has(id)) flat.add(id);
-  }
-  for (const [, entry] of have) {
-    const id = agentOf(entry);
-    if (id !== undefined && !live.has(id)) flat.add(id);
-  }
+  const flat = (id: number): boolean => !live(id);
 
   // ---- everything else, by table role
   const drift: EntrySpec[] = [];
-  for (const [key, old] of have) {
+  for (const [key, old] of haveChanged) {
     if (old.table === TABLES.portMap.name) continue;
-    const next = want.get(key);
+    const next = wantChanged.get(key);
     if (next && (next === old || same(old, next))) continue;
-    if (!next && !decodeProvenance(old.metadata)) drift.push(old);
+    if (!next && !provenanceOf(old)) drift.push(old);
     if (ACL_TABLES.has(old.table)) {
       if (!next) stage.aclOut.push(remove(old));
       else if (modifyOk) stage.aclIn.push(modify(next));
@@ -350,8 +464,8 @@ export function planChange(
       else if (modifyOk) stage.admit.push(modify(next));
     }
   }
-  for (const [key, next] of want) {
-    if (have.has(key) || next.table === TABLES.portMap.name) continue;
+  for (const [key, next] of wantChanged) {
+    if (next.table === TABLES.portMap.name || have(key)) continue;
     if (ACL_TABLES.has(next.table)) stage.aclIn.push(insert(next));
     else if (SENSITIVE_TABLES.has(next.table)) stage.withdraw.push(insert(next));
     else stage.admit.push(insert(next));
@@ -372,14 +486,10 @@ export function planChange(
   let registers = 0;
   if (profile.registers) {
     // A slot or agent id new to the device may hold a count from an earlier owner: zero it first.
-    const slotsInUse = new Set<bigint>();
-    const idsInUse = new Set<bigint>();
-    for (const entry of have.values()) {
-      if (entry.params.quota_slot !== undefined) slotsInUse.add(entry.params.quota_slot);
-      if (entry.action === ACTIONS.agentPort.name) idsInUse.add(entry.params.agent_id);
-    }
+    // Desired entries that are installed as they are hold slots and ids already in use.
+    const { slotsInUse, idsInUse } = installed;
     const zero = new Map<string, RegisterCellSpec>();
-    for (const entry of want.values()) {
+    for (const entry of wantChanged.values()) {
       const slot = entry.params.quota_slot;
       if (slot !== undefined && slot !== 0n && !slotsInUse.has(slot)) {
         zero.set(`q${slot}`, { register: REGISTERS.quotaUsed.name, index: Number(slot), value: 0n });
