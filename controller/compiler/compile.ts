@@ -55,7 +55,7 @@ import {
   agentExfiltrationThreshold,
   ruleAgentIndex,
 } from '../policy/model';
-import { ProvenanceKindName, encodeProvenance, fnv1a } from './metadata';
+import { FNV1A_OFFSET, ProvenanceKindName, encodeProvenance, fnv1a, fnv1aUpdate } from './metadata';
 import { allocatePriorities } from './priorities';
 
 export interface CompileOptions {
@@ -296,15 +296,55 @@ function portKeys(space: PortSpace, family: 4 | 6): KeyPart[] {
   return out;
 }
 
-interface RuleShape {
-  readonly rule: RuleDef;
+/** One ACL entry of a rule, without the agent: the same for every agent the rule applies to. */
+interface EntryTemplate {
+  readonly table: string;
+  /** Index of the destination chunk (and so of the action and parameters) the entry belongs to. */
+  readonly chunk: number;
+  readonly protocol?: FieldValue;
+  readonly dstPort?: FieldValue;
+  readonly dstAddr?: FieldValue;
+}
+
+/**
+ * What a rule compiles to apart from its name and the agents it applies to. Rules that differ only
+ * in those (the same rule written once per agent) share one body, computed once.
+ */
+interface RuleBody {
   readonly chunks: readonly DestinationChunk[];
-  readonly keys4: readonly KeyPart[];
-  readonly keys6: readonly KeyPart[];
-  readonly digest: number;
+  readonly templates: readonly EntryTemplate[];
   readonly matchDigest: number;
   readonly flags: number;
+}
+
+interface RuleShape {
+  readonly rule: RuleDef;
+  readonly body: RuleBody;
+  readonly digest: number;
   readonly metadata: Uint8Array;
+}
+
+function ruleTemplates(chunks: readonly DestinationChunk[], ports: PortSpace): EntryTemplate[] {
+  const templates: EntryTemplate[] = [];
+  chunks.forEach((chunk, c) => {
+    for (const family of [4, 6] as const) {
+      const table = family === 4 ? TABLES.aclV4.name : TABLES.aclV6.name;
+      const keys = portKeys(ports, family);
+      for (const prefix of family === 4 ? chunk.v4 : chunk.v6) {
+        const dstAddr = ternaryPrefix(prefix);
+        for (const part of keys) {
+          templates.push({
+            table,
+            chunk: c,
+            protocol: part.fields.protocol,
+            dstPort: part.fields.dst_port,
+            dstAddr,
+          });
+        }
+      }
+    }
+  });
+  return templates;
 }
 
 function invalid(message: string): never {
@@ -341,70 +381,72 @@ export function compilePolicy(
     encodeProvenance(kind, digest, name);
 
   // ---- rule shapes, once per rule whatever the number of agents it applies to
+  const bodies = new Map<string, RuleBody>();
+  const noDestinations: never[] = [];
   const shapes: RuleShape[] = policy.rules.map((rule) => {
-    for (const name of [
-      ...rule.fqdns,
-      ...rule.destinations.flatMap((d) => destinations.get(d)?.fqdns ?? []),
-    ]) {
-      if (!resolutionByName.has(name)) {
-        warnings.push({
-          code: 'FQDN_UNRESOLVED',
-          message: `rule "${rule.name}": ${name} has no DNS answer; it matches nothing until resolved`,
-        });
+    const selfContained = rule.destinations.length === 0 && rule.fqdns.length === 0;
+    if (!selfContained) {
+      for (const name of [
+        ...rule.fqdns,
+        ...rule.destinations.flatMap((d) => destinations.get(d)?.fqdns ?? []),
+      ]) {
+        if (!resolutionByName.has(name)) {
+          warnings.push({
+            code: 'FQDN_UNRESOLVED',
+            message: `rule "${rule.name}": ${name} has no DNS answer; it matches nothing until resolved`,
+          });
+        }
       }
     }
-    const used = rule.destinations.map((d) => destinations.get(d));
-    const dnsAnswers = [...rule.fqdns, ...used.flatMap((d) => d?.fqdns ?? [])].map(
-      (n) => resolutionByName.get(n)?.addresses ?? [],
-    );
-    const ports = portSpace(rule.ports);
-    // Fixed field order instead of canonical JSON: this runs once per rule and must stay cheap.
-    const digest = fnv1a(
-      JSON.stringify([
-        rule.name,
-        rule.agents,
-        rule.groups,
-        rule.destinations,
-        rule.cidrs,
-        rule.fqdns,
-        rule.ports,
-        rule.action,
-        rule.trusted,
-        rule.mode,
-        rule.quota ?? null,
-        rule.rateBytesPerSecond ?? null,
-        used.map((d) => (d ? [d.cidrs, d.fqdns, d.sensitive, d.quota ?? null] : null)),
-        dnsAnswers,
-      ]),
-    );
-    const flags = (rule.trusted ? RuleFlag.TRUSTED : 0) | (rule.mode === 'audit' ? RuleFlag.AUDIT : 0);
-    const matchDigest = fnv1a(
-      JSON.stringify([
-        rule.cidrs,
-        rule.fqdns,
-        rule.ports,
-        rule.destinations,
-        used.map((d) => (d ? [d.cidrs, d.fqdns, d.quota !== undefined] : null)),
-        dnsAnswers,
-        rule.action === 'allow' && rule.quota === undefined,
-      ]),
-    );
-    return {
-      rule,
-      matchDigest,
-      metadata: meta('rule', digest, rule.name),
-      chunks: destinationChunks(rule, destinations, resolutionByName),
-      keys4: portKeys(ports, 4),
-      keys6: portKeys(ports, 6),
-      digest,
-      flags,
-    };
+    const used = selfContained ? noDestinations : rule.destinations.map((d) => destinations.get(d));
+    const dnsAnswers = selfContained
+      ? noDestinations
+      : [...rule.fqdns, ...used.flatMap((d) => d?.fqdns ?? [])].map(
+          (n) => resolutionByName.get(n)?.addresses ?? [],
+        );
+    // Everything the rule compiles from but its name and agents, in the digest's field order: the
+    // digest is FNV-1a of [name, agents, groups, ...content], hashed in two pieces so that the
+    // content's JSON, which also keys the shared body, is built once.
+    const content = JSON.stringify([
+      rule.destinations,
+      rule.cidrs,
+      rule.fqdns,
+      rule.ports,
+      rule.action,
+      rule.trusted,
+      rule.mode,
+      rule.quota ?? null,
+      rule.rateBytesPerSecond ?? null,
+      used.map((d) => (d ? [d.cidrs, d.fqdns, d.sensitive, d.quota ?? null] : null)),
+      dnsAnswers,
+    ]);
+    const head = `[${JSON.stringify(rule.name)},${JSON.stringify(rule.agents)},${JSON.stringify(rule.groups)},`;
+    const digest = fnv1aUpdate(fnv1aUpdate(FNV1A_OFFSET, head), content, 1);
+    let body = bodies.get(content);
+    if (!body) {
+      const flags = (rule.trusted ? RuleFlag.TRUSTED : 0) | (rule.mode === 'audit' ? RuleFlag.AUDIT : 0);
+      const matchDigest = fnv1a(
+        JSON.stringify([
+          rule.cidrs,
+          rule.fqdns,
+          rule.ports,
+          rule.destinations,
+          used.map((d) => (d ? [d.cidrs, d.fqdns, d.quota !== undefined] : null)),
+          dnsAnswers,
+          rule.action === 'allow' && rule.quota === undefined,
+        ]),
+      );
+      const chunks = destinationChunks(rule, destinations, resolutionByName);
+      body = { chunks, templates: ruleTemplates(chunks, portSpace(rule.ports)), matchDigest, flags };
+      bodies.set(content, body);
+    }
+    return { rule, body, digest, metadata: meta('rule', digest, rule.name) };
   });
   const ruleDigests: Record<string, string> = {};
   const ruleMatchDigests: Record<string, string> = {};
   for (const shape of shapes) {
     ruleDigests[shape.rule.name] = shape.digest.toString(16).padStart(8, '0');
-    ruleMatchDigests[shape.rule.name] = shape.matchDigest.toString(16).padStart(8, '0');
+    ruleMatchDigests[shape.rule.name] = shape.body.matchDigest.toString(16).padStart(8, '0');
   }
 
   const entries: EntrySpec[] = [];
@@ -554,16 +596,17 @@ export function compilePolicy(
       priorities[key] = priority;
       const ruleId = ruleIds.id(key);
       const m = shape.metadata;
-      const built: { chunk: DestinationChunk; action: string; params: Record<string, bigint> }[] = [];
+      const built: { action: string; params: Record<string, bigint> }[] = [];
       let signature = `${shape.digest}|${priority}|${ruleId}|${agentIdOf[a]}|${profile.name}`;
       const rateMeterIndex =
         rule.action === 'allow' && rule.rateBytesPerSecond !== undefined
           ? meterIds.id(`${agent.name}/rate:${rule.name}`)
           : 0;
       if (rateMeterIndex) meters.push(rateMeter(rateMeterIndex, rule.rateBytesPerSecond as number));
-      for (const chunk of shape.chunks) {
+      const baseParams = { rule_id: BigInt(ruleId), flags: BigInt(shape.body.flags) };
+      for (const chunk of shape.body.chunks) {
         let action: string = ACTIONS.allow.name;
-        let params: Record<string, bigint> = { rule_id: BigInt(ruleId), flags: BigInt(shape.flags) };
+        let params: Record<string, bigint> = baseParams;
         if (rule.action === 'deny') action = ACTIONS.deny.name;
         else {
           const quota = chunk.quotaDestination ? destinations.get(chunk.quotaDestination)?.quota : rule.quota;
@@ -610,7 +653,7 @@ export function compilePolicy(
             params = { ...params, meter_index: BigInt(rateMeterIndex) };
           }
         }
-        built.push({ chunk, action, params });
+        built.push({ action, params });
         signature += `|${action}:${params.quota_slot ?? ''}:${params.meter_index ?? ''}`;
       }
       // An unchanged pair gets the previous compile's very entry objects: the planner then knows
@@ -620,21 +663,13 @@ export function compilePolicy(
       if (reused && reused.signature === signature) pairEntries = reused.entries as EntrySpec[];
       else {
         pairEntries = [];
-        for (const { chunk, action, params } of built) {
-          for (const [family, prefixes, keys] of [
-            [4, chunk.v4, shape.keys4],
-            [6, chunk.v6, shape.keys6],
-          ] as const) {
-            const table = family === 4 ? TABLES.aclV4.name : TABLES.aclV6.name;
-            for (const prefix of prefixes) {
-              const dst = ternaryPrefix(prefix);
-              for (const part of keys) {
-                const match: Record<string, FieldValue> = { agent_id: agentField, ...part.fields };
-                if (dst) match.dst_addr = dst;
-                pairEntries.push({ table, match, priority, action, params, metadata: m });
-              }
-            }
-          }
+        for (const t of shape.body.templates) {
+          const match: Record<string, FieldValue> = { agent_id: agentField };
+          if (t.protocol) match.protocol = t.protocol;
+          if (t.dstPort) match.dst_port = t.dstPort;
+          if (t.dstAddr) match.dst_addr = t.dstAddr;
+          const { action, params } = built[t.chunk];
+          pairEntries.push({ table: t.table, match, priority, action, params, metadata: m });
         }
       }
       pairs.set(key, { signature, entries: pairEntries });

@@ -23,29 +23,40 @@ export interface Provenance {
   readonly name: string;
 }
 
+export const FNV1A_OFFSET = 0x811c9dc5;
+
 /** 32-bit FNV-1a over UTF-16 code units: a fast change detector, not a security boundary. */
 export function fnv1a(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
+  return fnv1aUpdate(FNV1A_OFFSET, text);
+}
+
+/**
+ * Continues an FNV-1a hash over `text` from position `from`: hashing a string in pieces gives the
+ * hash of the pieces joined, so a shared piece need not be copied into a new string to be hashed.
+ */
+export function fnv1aUpdate(hash: number, text: string, from = 0): number {
+  let h = hash;
+  for (let i = from; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
   }
-  return hash >>> 0;
+  return h >>> 0;
 }
 
 export function encodeProvenance(kind: ProvenanceKindName, digest: number, name: string): Uint8Array {
   // Names are ASCII by the schema; the general encoder is only needed for directly built policies.
   let ascii = true;
   for (let i = 0; i < name.length && ascii; i++) ascii = name.charCodeAt(i) < 0x80;
-  const nameBytes = ascii ? Uint8Array.from(name, (c) => c.charCodeAt(0)) : Buffer.from(name, 'utf8');
-  const out = new Uint8Array(6 + nameBytes.length);
+  const nameBytes = ascii ? undefined : Buffer.from(name, 'utf8');
+  const out = new Uint8Array(6 + (nameBytes ? nameBytes.length : name.length));
+  if (nameBytes) out.set(nameBytes, 6);
+  else for (let i = 0; i < name.length; i++) out[6 + i] = name.charCodeAt(i);
   out[0] = METADATA_FORMAT;
   out[1] = ProvenanceKind[kind];
   out[2] = (digest >>> 24) & 0xff;
   out[3] = (digest >>> 16) & 0xff;
   out[4] = (digest >>> 8) & 0xff;
   out[5] = digest & 0xff;
-  out.set(nameBytes, 6);
   return out;
 }
 
