@@ -3,18 +3,8 @@
 // alone; only `prove --checkpoint` and `keygen` touch a private key.
 
 import type { Command } from 'commander';
-import {
-  chmodSync,
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  statSync,
-  unlinkSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { writeSigningKeyPair as writeKeyFiles } from '../../controller/ops/evidence';
+import { closeSync, existsSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
 import { basename, dirname, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -24,7 +14,6 @@ import {
   decodeLeaf,
   EvidenceError,
   EvidenceLog,
-  generateSigningKeyPair,
   loadPrivateKey,
   loadPublicKey,
   noteKeyId,
@@ -592,36 +581,24 @@ export function writeSigningKeyPair(
   dir: string,
   options: { base?: string; origin: string; force?: boolean },
 ): WrittenKeyPair {
-  const base = options.base ?? 'evidence-signing';
-  const privatePath = resolve(dir, `${base}.pem`);
-  const publicPath = resolve(dir, `${base}.pub.pem`);
-  for (const path of [privatePath, publicPath]) {
-    if (existsSync(path) && !options.force) {
-      throw new CliError(
-        `${path} already exists; a signing key is not replaced silently`,
-        ExitCode.BAD_INPUT,
-        'pass --force to replace it (keep the old public key: earlier checkpoints verify only with it), or choose --out-dir',
-      );
-    }
-  }
-  const pair = generateSigningKeyPair();
+  const privatePath = resolve(dir, `${options.base ?? 'evidence-signing'}.pem`);
+  let written: { privateKey: string; publicKey: string };
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    for (const path of [privatePath, publicPath]) if (existsSync(path)) unlinkSync(path);
-    // Created with its final mode, so the private key is never readable by others, even briefly.
-    writeFileSync(privatePath, pair.privateKeyPem, { mode: 0o600, flag: 'wx' });
-    chmodSync(privatePath, 0o600);
-    writeFileSync(publicPath, pair.publicKeyPem, { mode: 0o644, flag: 'wx' });
+    written = writeKeyFiles(privatePath, { force: options.force });
   } catch (err) {
-    if (err instanceof CliError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
     throw new CliError(
-      `cannot write the key pair in ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      code ? `cannot write the key pair in ${dir}: ${code}` : (err as Error).message,
       ExitCode.BAD_INPUT,
-      'choose a writable --out-dir',
+      code
+        ? 'choose a writable --out-dir'
+        : 'pass --force to replace it (keep the old public key: earlier checkpoints verify only with it), or choose --out-dir',
     );
   }
-  const keyId = noteKeyId(options.origin, loadPublicKey(pair.publicKeyPem)).toString('hex');
-  return { privateKey: privatePath, publicKey: publicPath, keyId, origin: options.origin };
+  const keyId = noteKeyId(options.origin, loadPublicKey(readFileSync(written.publicKey, 'utf8'))).toString(
+    'hex',
+  );
+  return { ...written, keyId, origin: options.origin };
 }
 
 function keygenCommand(opts: {

@@ -2,7 +2,7 @@
 // its checkpoints. Without a key the log still records and verifies its tree, but cannot sign, so
 // nothing it holds can be proven to a third party; callers say so to the user.
 
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { EvidenceLog, generateSigningKeyPair } from '../evidence';
 import type { NicguardConfig } from '../config/config';
@@ -14,16 +14,27 @@ export function publicKeyPath(signingKeyPath: string): string {
     : `${signingKeyPath}.pub`;
 }
 
-/** Writes a new key pair (the private half readable by the owner only). Refuses to overwrite. */
-export function writeSigningKeyPair(signingKeyPath: string): { privateKey: string; publicKey: string } {
+/**
+ * Writes a new key pair beside each other. The private half is created with mode 0600, so it is
+ * never readable by others, even briefly. An existing key is replaced only with `force`: the old
+ * public key is still what verifies earlier checkpoints.
+ */
+export function writeSigningKeyPair(
+  signingKeyPath: string,
+  options: { force?: boolean } = {},
+): { privateKey: string; publicKey: string } {
   const pub = publicKeyPath(signingKeyPath);
-  if (existsSync(signingKeyPath))
-    throw new Error(`${signingKeyPath} exists; refusing to overwrite a signing key`);
-  mkdirSync(dirname(signingKeyPath), { recursive: true });
+  for (const path of [signingKeyPath, pub]) {
+    if (existsSync(path) && !options.force) {
+      throw new Error(`${path} already exists; a signing key is not replaced silently`);
+    }
+  }
+  mkdirSync(dirname(signingKeyPath), { recursive: true, mode: 0o700 });
+  for (const path of [signingKeyPath, pub]) if (existsSync(path)) unlinkSync(path);
   const pair = generateSigningKeyPair();
-  writeFileSync(signingKeyPath, pair.privateKeyPem, { mode: 0o600 });
+  writeFileSync(signingKeyPath, pair.privateKeyPem, { mode: 0o600, flag: 'wx' });
   chmodSync(signingKeyPath, 0o600);
-  writeFileSync(pub, pair.publicKeyPem);
+  writeFileSync(pub, pair.publicKeyPem, { mode: 0o644, flag: 'wx' });
   return { privateKey: signingKeyPath, publicKey: pub };
 }
 
