@@ -8,12 +8,14 @@ import { benchClient } from '../controller/p4runtime/bench';
 import { benchCompiler } from '../controller/compiler/bench';
 import { benchEvidence } from '../controller/evidence/bench';
 import { benchModel } from '../controller/softnic/model-bench';
+import { benchQuotaOvershoot } from '../controller/telemetry/quota-bench';
 
 const SUITES: Record<string, () => Promise<readonly BenchRow[]>> = {
   client: benchClient,
   model: benchModel,
   compiler: benchCompiler,
   evidence: benchEvidence,
+  quota: benchQuotaOvershoot,
 };
 
 function formatValue(value: number): string {
