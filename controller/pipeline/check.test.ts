@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadP4Info } from '../p4runtime/p4info';
-import { buildDir, loadNicguardPipeline, pipelineCookie } from './artifacts';
+import { pipelineCookie } from '../p4runtime/client';
+import { buildDir, loadNicguardPipeline } from './artifacts';
 import { ContractError, checkContract, contractProblems } from './check';
 import { TABLES } from './contract';
 
@@ -51,8 +52,8 @@ describe('table contract vs P4Info', () => {
   });
 
   it('the cookie follows the program bytes', () => {
-    const a = pipelineCookie(Buffer.from('p4info'), Buffer.from('config'));
-    assert.equal(a, pipelineCookie(Buffer.from('p4info'), Buffer.from('config')));
-    assert.notEqual(a, pipelineCookie(Buffer.from('p4info'), Buffer.from('config2')));
+    const { p4info, deviceConfig, cookie } = loadNicguardPipeline();
+    assert.equal(cookie, pipelineCookie(p4info.message, deviceConfig));
+    assert.notEqual(cookie, pipelineCookie(p4info.message, Buffer.concat([deviceConfig, Buffer.from(' ')])));
   });
 });
