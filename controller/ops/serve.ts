@@ -17,6 +17,7 @@ import { policyVersion } from '../policy/canonical';
 import { loadNicguardPipeline, type PipelineArtifacts } from '../pipeline/artifacts';
 import { DIGESTS } from '../pipeline/contract';
 import { TelemetryCollector } from '../telemetry/collector';
+import { QuotaEnforcer, quotaDeviceFor } from '../telemetry/quota-enforcer';
 import { pushPolicy } from './push';
 import { requireSignedPolicy } from '../policy/signature';
 
@@ -71,6 +72,8 @@ export interface ServeSnapshot {
 class DeviceSession {
   opened?: OpenedDevice;
   collector?: TelemetryCollector;
+  /** Targets without registers (bluefield-dpl): quotas are enforced by flipping rules from counters. */
+  quotaEnforcer?: QuotaEnforcer;
   health: { -readonly [K in keyof DeviceHealth]: DeviceHealth[K] };
   reasons: Awaited<ReturnType<TelemetryCollector['readReasons']>> = { dropped: [], audited: [] };
   private timer?: NodeJS.Timeout;
@@ -264,6 +267,13 @@ class DeviceSession {
         epoch: () => `${this.serve.pipeline.cookie}:${this.generation}`,
       });
     } else this.collector.setPolicy(outcome.compiled);
+    if (this.quotaEnforcer) this.quotaEnforcer.setPolicy(outcome.compiled);
+    else if (QuotaEnforcer.needed(opened.client.profile)) {
+      this.quotaEnforcer = new QuotaEnforcer(quotaDeviceFor(opened.client), evidence, outcome.compiled, {
+        device: this.device.name,
+        profile: opened.client.profile,
+      });
+    }
     log(outcome.result?.ok ? 'info' : 'error', 'device.reconciled', {
       device: this.device.name,
       why,
@@ -324,6 +334,7 @@ class DeviceSession {
     try {
       await collector.collect();
       await collector.closeQuotaWindows();
+      await this.quotaEnforcer?.poll();
       this.reasons = await collector.readReasons();
       this.health.lastCollectMs = Date.now();
       this.health.lastCollectDurationMs = Date.now() - started;
