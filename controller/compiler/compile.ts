@@ -55,6 +55,7 @@ import {
   agentExfiltrationThreshold,
   ruleAgentIndex,
 } from '../policy/model';
+import { aclKeysDigest } from './allocation';
 import { FNV1A_OFFSET, ProvenanceKindName, encodeProvenance, fnv1a, fnv1aUpdate } from './metadata';
 import { allocatePriorities } from './priorities';
 
@@ -313,7 +314,8 @@ interface EntryTemplate {
 interface RuleBody {
   readonly chunks: readonly DestinationChunk[];
   readonly templates: readonly EntryTemplate[];
-  readonly matchDigest: number;
+  /** Digest of the keys of the rule's entries for one agent, agent aside (see aclKeysDigest). */
+  readonly matchDigest: string;
   readonly flags: number;
 }
 
@@ -322,6 +324,8 @@ interface RuleShape {
   readonly body: RuleBody;
   readonly digest: number;
   readonly metadata: Uint8Array;
+  /** Per destination chunk: the rule's metadata, naming the quota destination where there is one. */
+  readonly chunkMetadata: readonly Uint8Array[];
 }
 
 function ruleTemplates(chunks: readonly DestinationChunk[], ports: PortSpace): EntryTemplate[] {
@@ -345,6 +349,18 @@ function ruleTemplates(chunks: readonly DestinationChunk[], ports: PortSpace): E
     }
   });
   return templates;
+}
+
+function withoutKeys<T>(record: Record<string, T>, drop: ReadonlySet<string>): Record<string, T> {
+  if (drop.size === 0) return record;
+  for (const key of drop) delete record[key];
+  return record;
+}
+
+function onlyKeys<T>(record: Record<string, T>, keep: ReadonlySet<string>): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const key of Object.keys(record)) if (keep.has(key)) out[key] = record[key];
+  return out;
 }
 
 function invalid(message: string): never {
@@ -425,31 +441,32 @@ export function compilePolicy(
     let body = bodies.get(content);
     if (!body) {
       const flags = (rule.trusted ? RuleFlag.TRUSTED : 0) | (rule.mode === 'audit' ? RuleFlag.AUDIT : 0);
-      const matchDigest = fnv1a(
-        JSON.stringify([
-          rule.cidrs,
-          rule.fqdns,
-          rule.ports,
-          rule.destinations,
-          used.map((d) => (d ? [d.cidrs, d.fqdns, d.quota !== undefined] : null)),
-          dnsAnswers,
-          rule.action === 'allow' && rule.quota === undefined,
-        ]),
-      );
       const chunks = destinationChunks(rule, destinations, resolutionByName);
-      body = { chunks, templates: ruleTemplates(chunks, portSpace(rule.ports)), matchDigest, flags };
+      const templates = ruleTemplates(chunks, portSpace(rule.ports));
+      body = { chunks, templates, matchDigest: aclKeysDigest(templates), flags };
       bodies.set(content, body);
     }
-    return { rule, body, digest, metadata: meta('rule', digest, rule.name) };
+    const metadata = meta('rule', digest, rule.name);
+    // Entries charged to a named destination's quota say which, so the device alone tells the slot.
+    const chunkMetadata = body.chunks.map((chunk) =>
+      chunk.quotaDestination === undefined
+        ? metadata
+        : encodeProvenance('rule', digest, rule.name, chunk.quotaDestination),
+    );
+    return { rule, body, digest, metadata, chunkMetadata };
   });
   const ruleDigests: Record<string, string> = {};
   const ruleMatchDigests: Record<string, string> = {};
   for (const shape of shapes) {
     ruleDigests[shape.rule.name] = shape.digest.toString(16).padStart(8, '0');
-    ruleMatchDigests[shape.rule.name] = shape.body.matchDigest.toString(16).padStart(8, '0');
+    ruleMatchDigests[shape.rule.name] = shape.body.matchDigest;
   }
 
   const entries: EntrySpec[] = [];
+  // The allocation records only what the entries carry, so that it can be read back from a device:
+  // pairs that compile to no entry, and rules without any, keep nothing across compiles.
+  const emptyPairs = new Set<string>();
+  const installedRules = new Set<string>();
   const meters: MeterConfigSpec[] = [];
   const quotaInfo = new Map<number, { info: Omit<QuotaSlotInfo, 'rules'>; rules: Set<string> }>();
   const ruleIndex: RuleIndexEntry[] = [];
@@ -567,6 +584,20 @@ export function compilePolicy(
   }
 
   // ---- ACLs
+  // Priorities each agent's entries held before (only needed when an agent gets new values).
+  let previousByAgent: Map<string, Set<number>> | undefined;
+  const previousPrioritiesOf = (agent: string): Set<number> => {
+    if (!previousByAgent) {
+      previousByAgent = new Map();
+      for (const [key, priority] of Object.entries(previous?.priorities ?? {})) {
+        const owner = key.slice(0, key.indexOf('/'));
+        let set = previousByAgent.get(owner);
+        if (!set) previousByAgent.set(owner, (set = new Set()));
+        set.add(priority);
+      }
+    }
+    return previousByAgent.get(agent) ?? new Set();
+  };
   policy.agents.forEach((agent, a) => {
     const agentId = BigInt(agentIdOf[a]);
     const agentField = exact(agentId);
@@ -587,7 +618,10 @@ export function compilePolicy(
       }
       return previous?.priorities[pairKey(r)];
     });
-    const assigned = allocatePriorities(prior);
+    const assigned = allocatePriorities(
+      prior,
+      previous && prior.includes(undefined) ? previousPrioritiesOf(agent.name) : undefined,
+    );
     ruleList.forEach((r, k) => {
       const shape = shapes[r];
       const rule = shape.rule;
@@ -595,14 +629,18 @@ export function compilePolicy(
       const priority = assigned[k];
       priorities[key] = priority;
       const ruleId = ruleIds.id(key);
-      const m = shape.metadata;
       const built: { action: string; params: Record<string, bigint> }[] = [];
       let signature = `${shape.digest}|${priority}|${ruleId}|${agentIdOf[a]}|${profile.name}`;
-      const rateMeterIndex =
-        rule.action === 'allow' && rule.rateBytesPerSecond !== undefined
-          ? meterIds.id(`${agent.name}/rate:${rule.name}`)
-          : 0;
-      if (rateMeterIndex) meters.push(rateMeter(rateMeterIndex, rule.rateBytesPerSecond as number));
+      // The rate meter is taken when an entry first uses it: an index no entry carries could not be
+      // read back from the device (see recoverAllocation).
+      let rateMeterIndex = 0;
+      const rateMeterOf = (): number => {
+        if (rateMeterIndex === 0 && rule.action === 'allow' && rule.rateBytesPerSecond !== undefined) {
+          rateMeterIndex = meterIds.id(`${agent.name}/rate:${rule.name}`);
+          meters.push(rateMeter(rateMeterIndex, rule.rateBytesPerSecond));
+        }
+        return rateMeterIndex;
+      };
       const baseParams = { rule_id: BigInt(ruleId), flags: BigInt(shape.body.flags) };
       for (const chunk of shape.body.chunks) {
         let action: string = ACTIONS.allow.name;
@@ -615,7 +653,7 @@ export function compilePolicy(
               ? `${agent.name}/destination:${chunk.quotaDestination}`
               : `${agent.name}/rule:${rule.name}`;
             const slot = slots.id(quotaKey);
-            let meterIndex = rateMeterIndex;
+            let meterIndex = controllerQuotas ? 0 : rateMeterOf();
             let overshoot: { overshootMeter: number; overshootBytes: number } | undefined;
             if (controllerQuotas) {
               // Between two counter reads, the meter caps what can pass beyond the budget.
@@ -648,7 +686,7 @@ export function compilePolicy(
               budget: BigInt(quota.bytes),
               meter_index: BigInt(meterIndex),
             };
-          } else if (rateMeterIndex) {
+          } else if (rateMeterOf()) {
             action = ACTIONS.allowRate.name;
             params = { ...params, meter_index: BigInt(rateMeterIndex) };
           }
@@ -669,12 +707,15 @@ export function compilePolicy(
           if (t.dstPort) match.dst_port = t.dstPort;
           if (t.dstAddr) match.dst_addr = t.dstAddr;
           const { action, params } = built[t.chunk];
-          pairEntries.push({ table: t.table, match, priority, action, params, metadata: m });
+          const metadata = shape.chunkMetadata[t.chunk];
+          pairEntries.push({ table: t.table, match, priority, action, params, metadata });
         }
       }
       pairs.set(key, { signature, entries: pairEntries });
       for (const entry of pairEntries) entries.push(entry);
       const count = pairEntries.length;
+      if (count === 0) emptyPairs.add(key);
+      else installedRules.add(rule.name);
       ruleIndex.push({
         ruleId,
         rule: rule.name,
@@ -700,10 +741,10 @@ export function compilePolicy(
     resolutions,
     allocation: {
       agents: agentIds.record(),
-      ruleIds: ruleIds.record(),
-      priorities,
-      ruleDigests,
-      ruleMatchDigests,
+      ruleIds: withoutKeys(ruleIds.record(), emptyPairs),
+      priorities: withoutKeys(priorities, emptyPairs),
+      ruleDigests: onlyKeys(ruleDigests, installedRules),
+      ruleMatchDigests: onlyKeys(ruleMatchDigests, installedRules),
       quotaSlots: slots.record(),
       meters: meterIds.record(),
     },

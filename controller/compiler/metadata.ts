@@ -5,7 +5,9 @@
 //   byte 1      kind: 1 rule, 2 agent, 3 uplink, 4 sensitive source
 //   bytes 2-5   digest: first 4 bytes of the FNV-1a hash of the canonical form of the owning object
 //               (the rule with the destinations and DNS answers it uses; the agent; the uplink port)
-//   bytes 6-    UTF-8 name of the owning object (rule or agent name; empty for the uplink)
+//   bytes 6-    UTF-8 name of the owning object (rule or agent name; empty for the uplink); for a
+//               rule's entries charged to a named destination's quota, followed by a zero byte and
+//               the destination's name, so that the quota slot can be told from the device alone
 //
 // The digest is of the owning object and not of the whole policy set on purpose: a whole-set
 // version would change the metadata of every entry at every edit, and turn a one-rule change into
@@ -21,6 +23,8 @@ export interface Provenance {
   /** 8 hex digits. */
   readonly digest: string;
   readonly name: string;
+  /** The named destination whose quota the entry charges, when it is not the rule's own. */
+  readonly quotaDestination?: string;
 }
 
 export const FNV1A_OFFSET = 0x811c9dc5;
@@ -43,14 +47,20 @@ export function fnv1aUpdate(hash: number, text: string, from = 0): number {
   return h >>> 0;
 }
 
-export function encodeProvenance(kind: ProvenanceKindName, digest: number, name: string): Uint8Array {
+export function encodeProvenance(
+  kind: ProvenanceKindName,
+  digest: number,
+  name: string,
+  quotaDestination?: string,
+): Uint8Array {
+  const text = quotaDestination === undefined ? name : `${name}\0${quotaDestination}`;
   // Names are ASCII by the schema; the general encoder is only needed for directly built policies.
   let ascii = true;
-  for (let i = 0; i < name.length && ascii; i++) ascii = name.charCodeAt(i) < 0x80;
-  const nameBytes = ascii ? undefined : Buffer.from(name, 'utf8');
-  const out = new Uint8Array(6 + (nameBytes ? nameBytes.length : name.length));
+  for (let i = 0; i < text.length && ascii; i++) ascii = text.charCodeAt(i) < 0x80;
+  const nameBytes = ascii ? undefined : Buffer.from(text, 'utf8');
+  const out = new Uint8Array(6 + (nameBytes ? nameBytes.length : text.length));
   if (nameBytes) out.set(nameBytes, 6);
-  else for (let i = 0; i < name.length; i++) out[6 + i] = name.charCodeAt(i);
+  else for (let i = 0; i < text.length; i++) out[6 + i] = text.charCodeAt(i);
   out[0] = METADATA_FORMAT;
   out[1] = ProvenanceKind[kind];
   out[2] = (digest >>> 24) & 0xff;
@@ -68,11 +78,13 @@ export function decodeProvenance(metadata: Uint8Array | undefined): Provenance |
   );
   if (!kind) return undefined;
   const digest = Buffer.from(metadata.subarray(2, 6)).toString('hex');
-  let name: string;
+  let text: string;
   try {
-    name = new TextDecoder('utf-8', { fatal: true }).decode(metadata.subarray(6));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(metadata.subarray(6));
   } catch {
     return undefined;
   }
-  return { kind, digest, name };
+  const cut = text.indexOf('\0');
+  if (cut < 0) return { kind, digest, name: text };
+  return { kind, digest, name: text.slice(0, cut), quotaDestination: text.slice(cut + 1) };
 }

@@ -46,17 +46,37 @@ function fresh(count: number): number[] {
 }
 
 /**
- * Priorities for one agent's rules, in written order: strictly decreasing, within [1, MAX_PRIORITY].
- * `previous[i]` is the priority rule i had before, if it existed and may keep it.
+ * The values moved down by the smallest shift that avoids every value in `avoid`, staying above
+ * `floor`; the values as they are when no shift within reach does.
  */
-export function allocatePriorities(previous: readonly (number | undefined)[]): number[] {
+function clearOf(values: number[], floor: number, avoid: ReadonlySet<number>): number[] {
+  if (avoid.size === 0) return values;
+  const tries = values.length * avoid.size + 1;
+  for (let shift = 0; shift <= tries; shift++) {
+    if (values[values.length - 1] - shift <= floor) break;
+    if (values.every((v) => !avoid.has(v - shift))) return values.map((v) => v - shift);
+  }
+  return values;
+}
+
+/**
+ * Priorities for one agent's rules, in written order: strictly decreasing, within [1, MAX_PRIORITY].
+ * `previous[i]` is the priority rule i had before, if it existed and may keep it. New values stay
+ * clear of `avoid` where the gap allows: entries that are leaving the device (of removed or moved
+ * rules) hold those priorities, and a new entry tied with one of them would force the planner to
+ * take the agent off its port for the swap.
+ */
+export function allocatePriorities(
+  previous: readonly (number | undefined)[],
+  avoid: ReadonlySet<number> = new Set(),
+): number[] {
   const count = previous.length;
   if (count === 0) return [];
   if (count > MAX_PRIORITY)
     throw new RangeError(`${count} rules for one agent exceed ${MAX_PRIORITY} priorities`);
   const usable = previous.map((p) => (p !== undefined && p >= 1 && p <= MAX_PRIORITY ? p : undefined));
   const kept = longestDecreasing(usable);
-  if (kept.size === 0) return fresh(count);
+  if (kept.size === 0) return clearOf(fresh(count), 0, avoid);
   const out = new Array<number>(count);
   let i = 0;
   while (i < count) {
@@ -81,7 +101,8 @@ export function allocatePriorities(previous: readonly (number | undefined)[]): n
       const step = Math.floor((hi - lo) / (run + 1));
       if (step >= 1) values = Array.from({ length: run }, (_, k) => hi - (k + 1) * step);
     }
-    if (!values) return fresh(count);
+    if (!values) return clearOf(fresh(count), 0, avoid);
+    values = clearOf(values, below ?? 0, avoid);
     for (let k = 0; k < run; k++) out[i + k] = values[k];
     i = j;
   }

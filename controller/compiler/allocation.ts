@@ -1,0 +1,127 @@
+// The allocation read back from a device. Everything the compiler assigns and must keep stable
+// (agent ids, rule ids, priorities, quota slots, meter indices) is visible in the entries it wrote,
+// together with the provenance in each entry's metadata (P4Runtime §9.1: metadata is stored and
+// returned by the device as written), so the device itself can be the record of the last compile:
+// `compilePolicy(policy, profile, { previous: recoverAllocation(entriesReadBack, profile) })` keeps
+// what is installed in place without any state file.
+import { ACTIONS, TABLES } from '../pipeline/contract';
+import { EntrySpec, FieldValue } from '../pipeline/entries';
+import { TargetProfile } from '../pipeline/profiles';
+import type { Allocation } from './compile';
+import { decodeProvenance, fnv1a } from './metadata';
+
+const ACL_TABLES = new Set<string>([TABLES.aclV4.name, TABLES.aclV6.name]);
+
+function fieldText(value: FieldValue | undefined): string {
+  if (!value) return '*';
+  switch (value.kind) {
+    case 'exact':
+    case 'optional':
+      return `${value.kind}:${value.value.toString(16)}`;
+    case 'lpm':
+      return `lpm:${value.value.toString(16)}/${value.prefixLen}`;
+    case 'ternary':
+      return `ternary:${value.value.toString(16)}&${value.mask.toString(16)}`;
+    case 'range':
+      return `range:${value.low.toString(16)}-${value.high.toString(16)}`;
+  }
+}
+
+/** The match of one ACL entry of a rule without its agent: the part that is the same for every agent. */
+export interface AclKeyParts {
+  readonly table: string;
+  readonly protocol?: FieldValue;
+  readonly dstPort?: FieldValue;
+  readonly dstAddr?: FieldValue;
+}
+
+/**
+ * Digest (8 hex digits) of the match keys of a rule's entries for one agent, agent aside. It is
+ * computed from the keys themselves, so that it can be computed again from the entries on a device.
+ */
+export function aclKeysDigest(parts: readonly AclKeyParts[]): string {
+  const lines = parts.map(
+    (p) => `${p.table}|${fieldText(p.protocol)}|${fieldText(p.dstPort)}|${fieldText(p.dstAddr)}`,
+  );
+  lines.sort();
+  return fnv1a(lines.join('\n')).toString(16).padStart(8, '0');
+}
+
+export interface RecoverOptions {
+  /**
+   * The target the entries were compiled for. It decides what the meter of a quota entry is: on a
+   * target whose quotas the controller enforces it is the quota's overshoot meter, otherwise the
+   * rule's rate meter. Default: a target with data-plane quotas.
+   */
+  readonly profile?: TargetProfile;
+}
+
+/**
+ * The allocation of the compile that wrote `entries`, as read back from a device. Entries without
+ * nicguard provenance, and ACL entries of agent ids no port_map entry binds, are ignored: they
+ * assign nothing the next compile must keep.
+ */
+export function recoverAllocation(entries: readonly EntrySpec[], options: RecoverOptions = {}): Allocation {
+  const profile = options.profile;
+  const controllerQuotas =
+    profile !== undefined && (!profile.registers || profile.quotaEnforcement === 'controller');
+  const agents: Record<string, number> = {};
+  const agentName = new Map<number, string>();
+  for (const entry of entries) {
+    if (entry.table !== TABLES.portMap.name || entry.action !== ACTIONS.agentPort.name) continue;
+    const provenance = decodeProvenance(entry.metadata);
+    if (provenance?.kind !== 'agent') continue;
+    const id = Number(entry.params.agent_id);
+    agents[provenance.name] = id;
+    agentName.set(id, provenance.name);
+  }
+
+  const ruleIds: Record<string, number> = {};
+  const priorities: Record<string, number> = {};
+  const ruleDigests: Record<string, string> = {};
+  const quotaSlots: Record<string, number> = {};
+  const meters: Record<string, number> = {};
+  // The keys of each rule's entries for the first agent seen with it: every agent a rule applies
+  // to gets the same keys, agent aside.
+  const keysOfRule = new Map<string, { agent: string; parts: AclKeyParts[] }>();
+  for (const entry of entries) {
+    if (!ACL_TABLES.has(entry.table)) continue;
+    const provenance = decodeProvenance(entry.metadata);
+    const agentField = entry.match.agent_id;
+    if (provenance?.kind !== 'rule' || agentField?.kind !== 'exact') continue;
+    const agent = agentName.get(Number(agentField.value));
+    if (agent === undefined) continue;
+    const rule = provenance.name;
+    const pair = `${agent}/${rule}`;
+    ruleIds[pair] = Number(entry.params.rule_id);
+    if (entry.priority !== undefined) priorities[pair] = entry.priority;
+    ruleDigests[rule] = provenance.digest;
+    let keys = keysOfRule.get(rule);
+    if (!keys) keysOfRule.set(rule, (keys = { agent, parts: [] }));
+    if (keys.agent === agent) {
+      keys.parts.push({
+        table: entry.table,
+        protocol: entry.match.protocol,
+        dstPort: entry.match.dst_port,
+        dstAddr: entry.match.dst_addr,
+      });
+    }
+    const meter = entry.params.meter_index;
+    if (entry.action === ACTIONS.allowQuota.name) {
+      const quotaKey =
+        provenance.quotaDestination !== undefined
+          ? `${agent}/destination:${provenance.quotaDestination}`
+          : `${agent}/rule:${rule}`;
+      quotaSlots[quotaKey] = Number(entry.params.quota_slot);
+      if (meter !== undefined && meter !== 0n) {
+        meters[controllerQuotas ? `${agent}/overshoot:${rule}:${quotaKey}` : `${agent}/rate:${rule}`] =
+          Number(meter);
+      }
+    } else if (entry.action === ACTIONS.allowRate.name && meter !== undefined && meter !== 0n) {
+      meters[`${agent}/rate:${rule}`] = Number(meter);
+    }
+  }
+  const ruleMatchDigests: Record<string, string> = {};
+  for (const [rule, { parts }] of keysOfRule) ruleMatchDigests[rule] = aclKeysDigest(parts);
+  return { agents, ruleIds, priorities, ruleDigests, ruleMatchDigests, quotaSlots, meters };
+}
