@@ -3,12 +3,12 @@
 // code 3 with what to check next.
 
 import type { Command } from 'commander';
-import { loadConfig, type DeviceConfig, type NicguardConfig } from '../controller/config/config';
+import type { DeviceConfig, NicguardConfig } from '../controller/config/config';
 import { openDevice, type OpenedDevice } from '../controller/device/device';
 import { loadNicguardPipeline } from '../controller/pipeline/artifacts';
 import { profileByName } from '../controller/pipeline/profiles';
 import { ConnectionError } from '../controller/p4runtime/errors';
-import { CliError, ExitCode } from './kit';
+import { CliError, configOrFail, ExitCode } from './kit';
 
 export interface DeviceFlags {
   config?: string;
@@ -41,12 +41,7 @@ function badInput(message: string, hint?: string): CliError {
 
 /** Resolves the flags to one device configuration (and the configuration it came from). */
 export function resolveDevice(flags: DeviceFlags): { config: NicguardConfig; device: DeviceConfig } {
-  let config: NicguardConfig;
-  try {
-    config = loadConfig(flags.config);
-  } catch (err) {
-    throw badInput((err as Error).message, 'fix nicguard.yaml at the positions shown');
-  }
+  const config = configOrFail(flags.config);
   const wanted = flags.device;
   if (!wanted || !/:\d+$/.test(wanted)) {
     const device = wanted ? config.devices.find((d) => d.name === wanted) : config.devices[0];

@@ -2,6 +2,7 @@
 // what to do next. Commands return a result; this module decides how it reaches the terminal.
 
 import type { Command } from 'commander';
+import { loadConfig, type NicguardConfig } from '../controller/config/config';
 
 /** Documented in the README; scripts depend on them, so they never change meaning. */
 export const ExitCode = {
@@ -120,4 +121,16 @@ export function formatBytes(bytes: number | bigint): string {
   return unit === 0
     ? `${value} B`
     : `${value.toFixed(value >= 100 ? 0 : value >= 10 ? 1 : 2)} ${units[unit]}`;
+}
+
+/** The configuration, or exit 2 with the file's problems and `hint` (what to do instead). */
+export function configOrFail(
+  path?: string,
+  hint = 'fix nicguard.yaml at the positions shown',
+): NicguardConfig {
+  try {
+    return loadConfig(path);
+  } catch (err) {
+    throw new CliError((err as Error).message, ExitCode.BAD_INPUT, hint);
+  }
 }

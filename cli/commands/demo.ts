@@ -3,18 +3,12 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { findUp } from '../../controller/paths';
 import { runDemo } from '../../controller/demo/story';
 import { CliError, ExitCode, run, type CommandResult, type GlobalOptions } from '../kit';
 
 function defaultPolicyDir(): string {
-  let dir = __dirname;
-  for (;;) {
-    const candidate = join(dir, 'examples', 'demo');
-    if (existsSync(candidate)) return candidate;
-    const parent = resolve(dir, '..');
-    if (parent === dir) return join(process.cwd(), 'examples', 'demo');
-    dir = parent;
-  }
+  return findUp(join('examples', 'demo'), __dirname) ?? join(process.cwd(), 'examples', 'demo');
 }
 
 export function registerDemo(program: Command): void {

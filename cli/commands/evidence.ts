@@ -8,7 +8,7 @@ import { closeSync, existsSync, openSync, readFileSync, statSync, writeFileSync,
 import type { KeyObject } from 'node:crypto';
 import { basename, dirname, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { loadConfig, type NicguardConfig } from '../../controller/config/config';
+import type { NicguardConfig } from '../../controller/config/config';
 import {
   checkProof,
   decodeLeaf,
@@ -24,6 +24,7 @@ import {
 import { buildReportData, isoTime } from '../../controller/reports/from-evidence';
 import { renderReportHtml, renderReportJson } from '../../controller/reports/report';
 import {
+  configOrFail,
   CliError,
   ExitCode,
   formatBytes,
@@ -39,15 +40,7 @@ interface DbOptions {
 }
 
 function config(path: string | undefined): NicguardConfig {
-  try {
-    return loadConfig(path);
-  } catch (err) {
-    throw new CliError(
-      (err as Error).message,
-      ExitCode.BAD_INPUT,
-      'fix the configuration file, or pass --db',
-    );
-  }
+  return configOrFail(path, 'fix the configuration file, or pass --db');
 }
 
 /** The database to read: --db, else $NICGUARD_EVIDENCE_DB or the configured one. Never created here. */

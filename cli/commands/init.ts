@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { requireUp } from '../../controller/paths';
 import { writeSigningKeyPair } from '../../controller/ops/evidence';
 import { CliError, ExitCode, run, type CommandResult } from '../kit';
 
@@ -48,14 +49,7 @@ metrics:
 `;
 
 function examplePolicy(): string {
-  let dir = __dirname;
-  for (;;) {
-    const candidate = join(dir, 'examples', 'support-agent.policy.yaml');
-    if (existsSync(candidate)) return candidate;
-    const parent = resolve(dir, '..');
-    if (parent === dir) throw new Error('cannot find examples/support-agent.policy.yaml');
-    dir = parent;
-  }
+  return requireUp(join('examples', 'support-agent.policy.yaml'), __dirname);
 }
 
 export function registerInit(program: Command): void {

@@ -12,10 +12,9 @@ import { loadPolicySet } from '../../controller/policy/load';
 import type { PolicySet } from '../../controller/policy/model';
 import { formatDiagnostics, type PolicyError } from '../../controller/policy/errors';
 import { profileByName, type TargetProfile } from '../../controller/pipeline/profiles';
-import { loadConfig } from '../../controller/config/config';
 import { signPolicy, signaturePathFor } from '../../controller/policy/signature';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { CliError, ExitCode, run, table, type CommandResult } from '../kit';
+import { CliError, configOrFail, ExitCode, run, table, type CommandResult } from '../kit';
 
 function diagnosticJson(d: PolicyError): Record<string, unknown> {
   return {
@@ -33,7 +32,7 @@ function diagnosticJson(d: PolicyError): Record<string, unknown> {
 
 /** Policy paths from the arguments, else the configured policy directory. */
 export function policyPaths(args: readonly string[], configPath?: string): string[] {
-  return args.length > 0 ? [...args] : [loadConfig(configPath).policyDir];
+  return args.length > 0 ? [...args] : [configOrFail(configPath).policyDir];
 }
 
 /**

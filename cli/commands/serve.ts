@@ -3,27 +3,14 @@
 
 import type { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
-import { loadConfig, type NicguardConfig } from '../../controller/config/config';
 import { openEvidence } from '../../controller/ops/evidence';
 import { startMetricsServer } from '../../controller/ops/metrics';
 import { jsonLogger, Serve } from '../../controller/ops/serve';
 import { telemetrySource } from '../../controller/device/device';
 import { TelemetryCollector } from '../../controller/telemetry/collector';
 import { addDeviceOptions, connectDevice, resolveDevice, type DeviceFlags } from '../device-options';
-import { CliError, ExitCode, run, table, type CommandResult } from '../kit';
+import { CliError, configOrFail, ExitCode, run, table, type CommandResult } from '../kit';
 import { compileOrFail, loadPolicyOrFail, policyPaths } from './policy';
-
-function configOrFail(path?: string): NicguardConfig {
-  try {
-    return loadConfig(path);
-  } catch (err) {
-    throw new CliError(
-      (err as Error).message,
-      ExitCode.BAD_INPUT,
-      'fix nicguard.yaml at the positions shown',
-    );
-  }
-}
 
 export function registerServe(program: Command): void {
   program

@@ -22,20 +22,12 @@ import * as path from 'path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import * as protobuf from 'protobufjs';
+import { requireUp } from '../paths';
 
 const ENTRY_PROTO = 'p4/v1/p4runtime.proto';
 
 function findProtoDir(): string {
-  // Sources run from controller/p4runtime/, compiled code from dist/controller/p4runtime/;
-  // walking up finds the repository's proto/ folder from either without hard-coding depth.
-  let dir = __dirname;
-  for (;;) {
-    const candidate = path.join(dir, 'proto');
-    if (fs.existsSync(path.join(candidate, ENTRY_PROTO))) return candidate;
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`cannot find proto/${ENTRY_PROTO} above ${__dirname}`);
-    dir = parent;
-  }
+  return path.dirname(path.dirname(path.dirname(requireUp(path.join('proto', ENTRY_PROTO), __dirname))));
 }
 
 /** Absolute path of the folder holding p4/v1/p4runtime.proto and its imports. */

@@ -4,6 +4,7 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { requireUp } from '../paths';
 import { P4InfoIndex, loadP4Info } from '../p4runtime/p4info';
 import { pipelineCookie } from '../p4runtime/client';
 import { checkContract } from './check';
@@ -21,16 +22,9 @@ const BUILD_FILES = {
   bmv2: 'nicguard.bmv2.json',
 };
 
-/** The p4/build folder of the repository, found by walking up from this module (src or dist). */
+/** The p4/build folder of the repository, found from this module (src or dist). */
 export function buildDir(): string {
-  let dir = __dirname;
-  for (;;) {
-    const candidate = join(dir, 'p4', 'build');
-    if (existsSync(join(candidate, BUILD_FILES.p4info))) return candidate;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`cannot find p4/build/${BUILD_FILES.p4info} above ${__dirname}`);
-    dir = parent;
-  }
+  return dirname(requireUp(join('p4', 'build', BUILD_FILES.p4info)));
 }
 
 let cached: PipelineArtifacts | undefined;

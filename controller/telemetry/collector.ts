@@ -12,6 +12,7 @@
 import { ACTIONS, reasonName, COUNTERS, REGISTERS, TABLES } from '../pipeline/contract';
 import type { EntrySpec, RegisterCellSpec } from '../pipeline/entries';
 import type { TargetProfile } from '../pipeline/profiles';
+import type { CounterSampleRecord, DenialRecord, QuotaWindowRecord } from '../evidence/records';
 import { formatIPv4, formatIPv6 } from '../p4runtime/values';
 
 export interface CounterReading {
@@ -33,51 +34,8 @@ export interface TelemetrySource {
   writeRegisters(cells: readonly RegisterCellSpec[]): Promise<void>;
 }
 
-/** Records the collector appends; shapes are the evidence store's. */
-export type TelemetryRecord =
-  | {
-      kind: 'counter_sample';
-      time: number;
-      device: string;
-      table: string;
-      ruleId: string;
-      ruleName?: string;
-      agent?: string;
-      policyVersion: string;
-      packets: bigint;
-      bytes: bigint;
-      epoch?: string;
-    }
-  | {
-      kind: 'denial';
-      time: number;
-      device: string;
-      agent: string;
-      srcIp: string;
-      dstIp: string;
-      srcPort: number;
-      dstPort: number;
-      protocol: number;
-      ruleId?: string;
-      reason: string;
-      audit: boolean;
-      policyVersion?: string;
-    }
-  | {
-      kind: 'quota_window';
-      time: number;
-      device: string;
-      slot: number;
-      ruleId: string;
-      agent?: string;
-      policyVersion: string;
-      windowStart: number;
-      windowEnd: number;
-      bytesUsed: bigint;
-      quotaBytes?: bigint;
-      drops: bigint;
-      exhausted: boolean;
-    };
+/** Records the collector appends, in the evidence store's own shapes. */
+export type TelemetryRecord = CounterSampleRecord | DenialRecord | QuotaWindowRecord;
 
 export interface EvidenceSink {
   appendBatch(records: readonly TelemetryRecord[]): unknown;
