@@ -3,6 +3,7 @@
 // the packet model and read back as telemetry. No step writes the model's tables directly.
 
 import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compilePolicy } from '../controller/compiler/compile';
 import { isEmptyPlan } from '../controller/compiler/plan';
@@ -14,7 +15,8 @@ import {
   telemetrySource,
   type OpenedDevice,
 } from '../controller/device/device';
-import { loadPolicySet } from '../controller/policy/load';
+import { loadPolicySet, loadPolicySources } from '../controller/policy/load';
+import { pushPolicy } from '../controller/ops/push';
 import { loadNicguardPipeline } from '../controller/pipeline/artifacts';
 import { PROFILES } from '../controller/pipeline/profiles';
 import { SoftnicDataplane } from '../controller/softnic/dataplane';
@@ -101,5 +103,24 @@ describe('policy → plan → P4Runtime → softnic → telemetry', function () 
     assert.equal(sample.packets, 1n);
     assert.equal(sample.bytes, BigInt(llm.packetLength));
     assert.equal(sample.ruleName, 'llm');
+  });
+
+  it('a one-rule edit, pushed again, touches only that rule (ids and priorities read back from the device)', async () => {
+    const text = readFileSync(EXAMPLE, 'utf8');
+    const edited = text.replace('quota: 50MiB per 1h', 'quota: 40MiB per 1h');
+    assert.notEqual(edited, text);
+    const { policySet } = loadPolicySources([{ file: 'edited.policy.yaml', text: edited }]);
+    assert.ok(policySet);
+    const outcome = await pushPolicy({
+      client: device.client,
+      device: 'test',
+      cookie: device.cookie,
+      policySet,
+      author: 'test',
+    });
+    assert.equal(outcome.result?.ok, true);
+    const touched = outcome.plan.changes.filter((c) => c.insert + c.modify + c.delete > 0).map((c) => c.name);
+    assert.deepEqual(touched, ['llm']);
+    assert.equal(outcome.plan.summary.insert + outcome.plan.summary.modify + outcome.plan.summary.delete, 1);
   });
 });

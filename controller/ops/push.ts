@@ -4,6 +4,7 @@
 // written, then the push with its outcome, then a signed checkpoint covering both.
 
 import { compilePolicy, type CompiledPolicy } from '../compiler/compile';
+import { recoverAllocation } from '../compiler/allocation';
 import { planChange, type Plan } from '../compiler/plan';
 import { applyPlan, type ApplyProgress, type ApplyResult } from '../compiler/apply';
 import { canonicalJson, canonicalPolicy, policyVersion } from '../policy/canonical';
@@ -59,7 +60,10 @@ export async function pushPolicy(input: PushInput): Promise<PushOutcome> {
   const now = input.now ?? Date.now;
   const started = process.hrtime.bigint();
   const current = await readDeviceState(input.client);
-  const compiled = compilePolicy(input.policySet, input.client.profile);
+  // The device is the record of the last compile: keeping its ids and priorities makes a one-rule
+  // change touch only that rule's entries.
+  const previous = recoverAllocation(current.entries, { profile: input.client.profile });
+  const compiled = compilePolicy(input.policySet, input.client.profile, { previous });
   const plan = planChange(current, compiled, input.client.profile);
   const elapsed = (): number => Number((process.hrtime.bigint() - started) / 1000n);
   if (input.dryRun) return { compiled, plan, durationUs: elapsed() };
