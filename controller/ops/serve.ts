@@ -157,7 +157,14 @@ class DeviceSession {
         });
       });
       client.on('primary', () => {
+        const regained = !this.health.primary;
         this.health.primary = true;
+        // Policy changes skipped while another controller was primary are applied now, or the
+        // device would keep the other controller's entries until the next change.
+        if (regained)
+          this.reconcile('primary again').catch((err: Error) =>
+            log('error', 'device.reconcile_failed', { device: this.device.name, error: err.message }),
+          );
       });
       if (client.profile.digests) {
         client.onDigest((list) => {
