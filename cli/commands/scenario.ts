@@ -27,8 +27,12 @@ interface RunOptions {
   deviceId: string;
   electionId: string;
   profile: string;
+  counterPoll: string;
   junit?: string;
 }
+
+/** Profiles the in-process softnic can stand in for (softnic/dpl-mode.ts for bluefield-dpl). */
+const IN_PROCESS_PROFILES = ['softnic', 'bluefield-dpl'] as const;
 
 function deviceFactory(opts: RunOptions): { factory: DeviceFactory; profile: ProfileName } {
   if (!(TARGETS as readonly string[]).includes(opts.target)) {
@@ -47,7 +51,15 @@ function deviceFactory(opts: RunOptions): { factory: DeviceFactory; profile: Pro
         'add --target softnic-remote',
       );
     }
-    return { factory: () => startInProcessDevice(), profile: 'softnic' };
+    const profile = IN_PROCESS_PROFILES.find((p) => p === opts.profile);
+    if (profile === undefined) {
+      throw new CliError(
+        `the in-process softnic cannot run as profile "${opts.profile}"`,
+        ExitCode.BAD_INPUT,
+        `use one of ${IN_PROCESS_PROFILES.join(', ')}, or reach a ${opts.profile} device with --target softnic-remote`,
+      );
+    }
+    return { factory: () => startInProcessDevice({ profile }), profile };
   }
   if (!opts.address) {
     throw new CliError('--target softnic-remote needs --address host:port', ExitCode.BAD_INPUT);
@@ -73,11 +85,27 @@ function deviceFactory(opts: RunOptions): { factory: DeviceFactory; profile: Pro
   return { factory: () => connectProbeDevice(config), profile };
 }
 
-function prepareAll(files: readonly string[], profile: ProfileName): PreparedScenario[] {
+function pollSeconds(text: string): number {
+  const seconds = Number(text);
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 3600) {
+    throw new CliError(
+      `--counter-poll "${text}" is not a number of seconds`,
+      ExitCode.BAD_INPUT,
+      'e.g. 1 or 0.5',
+    );
+  }
+  return seconds;
+}
+
+function prepareAll(
+  files: readonly string[],
+  profile: ProfileName,
+  counterPollSeconds: number,
+): PreparedScenario[] {
   const prepared: PreparedScenario[] = [];
   const errors: ScenarioError[] = [];
   for (const file of files) {
-    const r = prepareScenario(file, profileByName(profile));
+    const r = prepareScenario(file, profileByName(profile), { counterPollSeconds });
     if (r.ok) prepared.push(r.prepared);
     else errors.push(...r.errors);
   }
@@ -114,18 +142,29 @@ export function registerScenario(program: Command): void {
     .option('--address <host:port>', 'P4Runtime address of a remote target (plaintext)')
     .option('--device-id <n>', 'P4Runtime device id of a remote target', '1')
     .option('--election-id <n>', 'election id to become primary on a remote target', '1')
-    .option('--profile <name>', 'target profile of a remote target: softnic or bmv2', 'softnic')
+    .option(
+      '--profile <name>',
+      'target profile: softnic or bluefield-dpl in process (the softnic answers as that device), ' +
+        'softnic, bmv2 or bluefield-dpl for a remote target',
+      'softnic',
+    )
+    .option(
+      '--counter-poll <seconds>',
+      'where the controller enforces quotas (bluefield-dpl): counter poll interval in virtual seconds',
+      '1',
+    )
     .option('--junit <file>', 'also write JUnit XML: one testsuite per file, one testcase per step')
     .addHelpText(
       'after',
       '\nExamples:\n  nicguard scenario run examples/*.scenario.yaml\n' +
         '  nicguard scenario run tests/*.scenario.yaml --junit scenarios.xml\n' +
+        '  nicguard scenario run examples/*.scenario.yaml --profile bluefield-dpl\n' +
         '  nicguard scenario run my.scenario.yaml --target softnic-remote --address 127.0.0.1:9559',
     )
     .action(
       run(async (files: string[], opts: RunOptions): Promise<CommandResult> => {
         const { factory, profile } = deviceFactory(opts);
-        const prepared = prepareAll(files, profile);
+        const prepared = prepareAll(files, profile, pollSeconds(opts.counterPoll));
         const results: ScenarioResult[] = [];
         for (const p of prepared) results.push(await runScenario(p, factory));
         if (opts.junit) {

@@ -149,7 +149,11 @@ export class FlowTally {
     return true;
   }
 
-  outcome(): FlowOutcome {
+  /**
+   * `allowance`: bytes forwardedBytes may run above its figure, with the reason shown in a failure
+   * (a controller-enforced quota's overshoot bound).
+   */
+  outcome(allowance?: { readonly bytes: number; readonly why: string }): FlowOutcome {
     const o = this.obs;
     const c = this.check;
     const problems: string[] = [];
@@ -170,9 +174,10 @@ export class FlowTally {
     } else if (c.expect === 'audited' && Object.keys(o.audited).length === 0) {
       problems.push(`${wanted}, but no packet was forwarded under audit mode`);
     }
-    if (c.forwardedBytes && !compare(c.forwardedBytes, o.forwardedBytes)) {
+    if (c.forwardedBytes && !compare(c.forwardedBytes, o.forwardedBytes, allowance?.bytes)) {
+      const extra = allowance ? ` (+ up to ${formatBytes(allowance.bytes)}: ${allowance.why})` : '';
       problems.push(
-        `expected forwardedBytes ${c.forwardedBytes.text}, got ${o.forwardedBytes} B (${formatBytes(o.forwardedBytes)})`,
+        `expected forwardedBytes ${c.forwardedBytes.text}${extra}, got ${o.forwardedBytes} B (${formatBytes(o.forwardedBytes)})`,
       );
     }
     if (c.replies === 'delivered' && (o.replies.sent === 0 || o.replies.delivered !== o.replies.sent)) {

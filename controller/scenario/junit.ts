@@ -31,21 +31,28 @@ const seconds = (ms: number) => (ms / 1000).toFixed(3);
 
 export function junitXml(results: readonly ScenarioResult[], suiteName = 'nicguard scenarios'): string {
   const lines: string[] = ['<?xml version="1.0" encoding="UTF-8"?>'];
-  const count = (r: ScenarioResult) => Math.max(r.steps.length, r.setupError ? 1 : 0);
+  const count = (r: ScenarioResult) =>
+    Math.max(r.steps.length, r.setupError || r.skipped !== undefined ? 1 : 0);
+  const skips = (r: ScenarioResult) => (r.skipped !== undefined ? 1 : 0);
   const failures = (r: ScenarioResult) => r.steps.filter((s) => !s.ok).length;
   const errors = (r: ScenarioResult) => (r.setupError ? 1 : 0);
   const total = (f: (r: ScenarioResult) => number) => results.reduce((n, r) => n + f(r), 0);
   const time = seconds(results.reduce((n, r) => n + r.durationMs, 0));
   lines.push(
-    `<testsuites name="${xmlEscape(suiteName)}" tests="${total(count)}" failures="${total(failures)}" errors="${total(errors)}" time="${time}">`,
+    `<testsuites name="${xmlEscape(suiteName)}" tests="${total(count)}" failures="${total(failures)}" errors="${total(errors)}" skipped="${total(skips)}" time="${time}">`,
   );
   for (const r of results) {
     lines.push(
-      `  <testsuite name="${xmlEscape(r.file)}" tests="${count(r)}" failures="${failures(r)}" errors="${errors(r)}" time="${seconds(r.durationMs)}">`,
+      `  <testsuite name="${xmlEscape(r.file)}" tests="${count(r)}" failures="${failures(r)}" errors="${errors(r)}" skipped="${skips(r)}" time="${seconds(r.durationMs)}">`,
     );
     lines.push(
       `    <properties><property name="scenario" value="${xmlEscape(r.name)}"/><property name="target" value="${xmlEscape(r.target)}"/></properties>`,
     );
+    if (r.skipped !== undefined) {
+      lines.push(`    <testcase name="not applicable" classname="${xmlEscape(r.name)}" time="0.000">`);
+      lines.push(`      <skipped message="${xmlEscape(r.skipped)}"/>`);
+      lines.push('    </testcase>');
+    }
     if (r.setupError) {
       lines.push(`    <testcase name="set up" classname="${xmlEscape(r.name)}" time="0.000">`);
       lines.push(

@@ -130,8 +130,29 @@ export interface Scenario {
   readonly steps: readonly Step[];
 }
 
-/** Whether `observed` satisfies `c`. */
-export function compare(c: Comparison, observed: number): boolean {
+/**
+ * Whether `observed` satisfies `c`. `allowance` widens the comparison upwards only (a quota the
+ * controller cuts may run past its figure by the overshoot bound, never fall short of it): an upper
+ * limit rises by it, `~X` and `==` accept up to that much more, lower limits are unchanged.
+ */
+export function compare(c: Comparison, observed: number, allowance = 0): boolean {
+  if (allowance > 0) {
+    switch (c.op) {
+      case '<=':
+        return observed <= c.value + allowance;
+      case '<':
+        return observed < c.value + allowance;
+      case '==':
+        return observed >= c.value && observed <= c.value + allowance;
+      case '~':
+        return (
+          Math.abs(observed - c.value) <= c.value * APPROX_SHARE ||
+          (observed >= c.value && observed <= c.value * (1 + APPROX_SHARE) + allowance)
+        );
+      default:
+        break;
+    }
+  }
   switch (c.op) {
     case '>=':
       return observed >= c.value;

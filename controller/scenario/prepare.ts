@@ -36,6 +36,10 @@ export interface PreparedScenario {
   readonly scenario: Scenario;
   readonly policySet: PolicySet;
   readonly compiled: CompiledPolicy;
+  /** The profile the policy was compiled for; the device must run it. */
+  readonly profile: TargetProfile;
+  /** How often (seconds) the controller reads counters to enforce quotas, where it does. */
+  readonly counterPollSeconds: number;
   readonly agents: ReadonlyMap<string, AgentPlace>;
   /** By step index, for send and spoof steps. */
   readonly flows: ReadonlyMap<number, ResolvedFlow>;
@@ -47,13 +51,27 @@ export type PrepareResult =
 
 type PathSegment = string | number;
 
-export function prepareScenario(file: string, profile: TargetProfile): PrepareResult {
-  const parsed = parseScenarioFile(file);
-  if (!parsed.scenario) return { ok: false, errors: parsed.errors };
-  return prepareParsed(parsed, profile);
+export interface PrepareOptions {
+  /** Counter poll interval of controller-enforced quotas (compiler option); 1 s by default. */
+  readonly counterPollSeconds?: number;
 }
 
-export function prepareParsed(parsed: ParseResult, profile: TargetProfile): PrepareResult {
+export function prepareScenario(
+  file: string,
+  profile: TargetProfile,
+  options: PrepareOptions = {},
+): PrepareResult {
+  const parsed = parseScenarioFile(file);
+  if (!parsed.scenario) return { ok: false, errors: parsed.errors };
+  return prepareParsed(parsed, profile, options);
+}
+
+export function prepareParsed(
+  parsed: ParseResult,
+  profile: TargetProfile,
+  options: PrepareOptions = {},
+): PrepareResult {
+  const counterPollSeconds = options.counterPollSeconds ?? 1;
   const scenario = parsed.scenario!;
   const errors: ScenarioError[] = [];
   const fail = (
@@ -77,7 +95,7 @@ export function prepareParsed(parsed: ParseResult, profile: TargetProfile): Prep
   }
   let compiled: CompiledPolicy;
   try {
-    compiled = compilePolicy(policySet, profile);
+    compiled = compilePolicy(policySet, profile, { counterPollSeconds });
   } catch (err) {
     if (!(err instanceof CompileError)) throw err;
     fail(
@@ -148,7 +166,10 @@ export function prepareParsed(parsed: ParseResult, profile: TargetProfile): Prep
     }
   }
   if (errors.length > 0) return { ok: false, errors };
-  return { ok: true, prepared: { scenario, policySet, compiled, agents, flows } };
+  return {
+    ok: true,
+    prepared: { scenario, policySet, compiled, profile, counterPollSeconds, agents, flows },
+  };
 }
 
 function resolveFlow(

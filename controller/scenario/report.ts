@@ -6,6 +6,11 @@ import type { ScenarioResult } from './runner';
 export function formatResults(results: readonly ScenarioResult[]): string {
   const out: string[] = [];
   for (const r of results) {
+    if (r.skipped !== undefined) {
+      out.push(`SKIP  ${r.file} — ${r.name}`);
+      out.push(`      ${r.skipped}`);
+      continue;
+    }
     out.push(
       `${r.ok ? 'PASS' : 'FAIL'}  ${r.file} — ${r.name} (${r.target}, ${(r.durationMs / 1000).toFixed(1)} s)`,
     );
@@ -19,10 +24,12 @@ export function formatResults(results: readonly ScenarioResult[]): string {
   const steps = results.flatMap((r) => r.steps);
   const failed = steps.filter((s) => !s.ok).length;
   const broken = results.filter((r) => r.setupError).length;
+  const skipped = results.filter((r) => r.skipped !== undefined).length;
   out.push('');
   out.push(
     `${results.length} scenario(s), ${steps.length} step(s): ${steps.length - failed} passed, ${failed} failed` +
-      (broken > 0 ? `, ${broken} scenario(s) could not start` : ''),
+      (broken > 0 ? `, ${broken} scenario(s) could not start` : '') +
+      (skipped > 0 ? `, ${skipped} scenario(s) skipped as not applicable` : ''),
   );
   return out.join('\n');
 }
@@ -37,6 +44,7 @@ export function resultsJson(results: readonly ScenarioResult[]): unknown {
       ok: r.ok,
       durationMs: r.durationMs,
       ...(r.setupError ? { setupError: r.setupError } : {}),
+      ...(r.skipped !== undefined ? { skipped: r.skipped } : {}),
       steps: r.steps.map((s) => ({
         step: s.index + 1,
         name: s.name,
@@ -47,6 +55,7 @@ export function resultsJson(results: readonly ScenarioResult[]): unknown {
         problems: s.problems,
         durationMs: s.durationMs,
         ...(s.observation ? { observation: s.observation } : {}),
+        ...(s.quotas ? { quotas: s.quotas } : {}),
       })),
     })),
   };

@@ -10,6 +10,7 @@ import { ConnectionError } from '../p4runtime/errors';
 import { loadNicguardPipeline } from '../pipeline/artifacts';
 import { COUNTERS, Reason, REGISTERS, TABLES } from '../pipeline/contract';
 import { profileByName, type TargetProfile } from '../pipeline/profiles';
+import type { SoftnicMode } from '../softnic/dpl-mode';
 import { agentExfiltrationThreshold } from '../policy/model';
 import { ManualClock } from '../softnic/clock';
 import { SoftnicDataplane } from '../softnic/dataplane';
@@ -18,7 +19,8 @@ import { TelemetryCollector, type TelemetryRecord, type TelemetrySource } from '
 import { FlowTally, formatBytes, type FlowObservation } from './expect';
 import { compare, type Comparison, type CounterCheck, type Step } from './model';
 import type { PreparedScenario } from './prepare';
-import { InProcessTarget, PacketOutProbeTarget, type TrafficTarget } from './target';
+import { ScenarioQuotas, type QuotaMeasurement } from './quota-watch';
+import { InProcessTarget, PacketOutProbeTarget, type InjectResult, type TrafficTarget } from './target';
 import { scenarioFlowPackets } from './traffic';
 
 /** A device with the nicguard pipeline installed, a primary session to it, and a way to send traffic. */
@@ -45,6 +47,8 @@ export interface StepResult {
   readonly problems: readonly string[];
   readonly durationMs: number;
   readonly observation?: FlowObservation | Record<string, unknown>;
+  /** Quotas the step's traffic was charged to: what their window let out and how far past the budget. */
+  readonly quotas?: readonly QuotaMeasurement[];
 }
 
 export type SetupErrorKind = 'device' | 'apply';
@@ -58,19 +62,36 @@ export interface ScenarioResult {
   readonly durationMs: number;
   /** The scenario could not start: no device, or the policy could not be applied. */
   readonly setupError?: { readonly kind: SetupErrorKind; readonly message: string };
+  /** Why the scenario was not run on this profile (it tests what the profile cannot do); ok stays true. */
+  readonly skipped?: string;
 }
 
 const DEVICE_ID = 1n;
+
+/** The in-process softnic's P4Runtime personality for each profile it can stand in for. */
+const SOFTNIC_MODE_OF: Readonly<Record<'softnic' | 'bluefield-dpl', SoftnicMode>> = {
+  softnic: 'bmv2',
+  'bluefield-dpl': 'bluefield-dpl',
+};
 
 /**
  * A softnic started in this process on a free local port, the pipeline pushed over P4Runtime.
  * With `probes`, traffic still goes over P4Runtime as report-mode PacketOuts (the same path a
  * remote softnic or bmv2 takes) and meters run on real time; otherwise frames go straight into the
- * packet model, whose meters then run on the scenario's virtual clock.
+ * packet model, whose meters then run on the scenario's virtual clock. With profile
+ * `bluefield-dpl` the softnic answers as the DPL runtime service (softnic/dpl-mode.ts) and the
+ * client talks to it as to a BlueField: no arbitration, DELETE + INSERT instead of MODIFY.
  */
-export async function startInProcessDevice(options: { probes?: boolean } = {}): Promise<ScenarioDevice> {
+export async function startInProcessDevice(
+  options: { probes?: boolean; profile?: 'softnic' | 'bluefield-dpl' } = {},
+): Promise<ScenarioDevice> {
+  const profile = options.profile ?? 'softnic';
   const clock = new ManualClock();
-  const nic = await Softnic.start({ address: '127.0.0.1:0', deviceId: DEVICE_ID });
+  const nic = await Softnic.start({
+    address: '127.0.0.1:0',
+    deviceId: DEVICE_ID,
+    mode: SOFTNIC_MODE_OF[profile],
+  });
   // Probed, it behaves as a device in another process would: meters on real time.
   const dataplane = SoftnicDataplane.attachTo(nic, options.probes ? {} : { clock: () => clock.nowNs() });
   try {
@@ -79,13 +100,14 @@ export async function startInProcessDevice(options: { probes?: boolean } = {}): 
       address: `127.0.0.1:${nic.port}`,
       deviceId: DEVICE_ID,
       electionId: 1n,
-      profile: 'softnic',
+      profile,
       insecure: true,
     };
     const opened = await openDevice(config, loadNicguardPipeline(), { reconnect: false });
+    const name = profile === 'softnic' ? 'in-process softnic' : `in-process softnic as ${profile}`;
     const target = options.probes
-      ? new PacketOutProbeTarget(opened.client, 5_000, 'in-process softnic, report-mode PacketOut probes')
-      : new InProcessTarget(dataplane, clock, 'in-process softnic');
+      ? new PacketOutProbeTarget(opened.client, 5_000, `${name}, report-mode PacketOut probes`)
+      : new InProcessTarget(dataplane, clock, name);
     return {
       client: opened.client,
       target,
@@ -168,8 +190,8 @@ class RuleTotals {
       this.latest.set(`${r.table}|${r.ruleId}`, {
         table: r.table,
         ruleId: Number(r.ruleId),
-        packets: r.packets,
-        bytes: r.bytes,
+        packets: BigInt(r.packets),
+        bytes: BigInt(r.bytes),
       });
     }
   }
@@ -201,6 +223,9 @@ class ScenarioRun {
   private baseline = new RuleTotals();
   private dropBaseline = new Map<string, { packets: bigint; bytes: bigint }>();
   private readonly ruleNames: Map<number, string>;
+  private readonly quotas: ScenarioQuotas;
+  /** Virtual time of the next enforcer poll, where the controller enforces quotas. */
+  private nextPollNs = 0n;
 
   constructor(
     private readonly p: PreparedScenario,
@@ -212,6 +237,9 @@ class ScenarioRun {
       { appendBatch: (records) => this.totals.record(records) },
       p.compiled,
       { device: 'scenario', profile: device.profile, now: () => this.nowMs() },
+    );
+    this.quotas = new ScenarioQuotas(device.client, p.compiled, device.profile, p.counterPollSeconds, () =>
+      this.nowMs(),
     );
   }
 
@@ -245,6 +273,18 @@ class ScenarioRun {
     await this.collector.collect();
     this.baseline = this.totals.copy();
     this.dropBaseline = await this.readReasonCounters();
+    await this.quotas.start();
+    this.nextPollNs = this.elapsedNs + this.quotas.pollNs;
+  }
+
+  /**
+   * The enforcer reads counters every poll interval of virtual time, as `nicguard serve` does every
+   * telemetry tick; between polls the overshoot meter alone bounds a spent quota.
+   */
+  private async pollDue(): Promise<void> {
+    if (!this.quotas.controllerEnforced || this.elapsedNs < this.nextPollNs) return;
+    await this.quotas.poll();
+    while (this.nextPollNs <= this.elapsedNs) this.nextPollNs += this.quotas.pollNs;
   }
 
   private async readReasonCounters(): Promise<Map<string, { packets: bigint; bytes: bigint }>> {
@@ -277,7 +317,9 @@ class ScenarioRun {
     }
   }
 
-  private async execute(step: Step): Promise<Pick<StepResult, 'summary' | 'problems' | 'observation'>> {
+  private async execute(
+    step: Step,
+  ): Promise<Pick<StepResult, 'summary' | 'problems' | 'observation' | 'quotas'>> {
     switch (step.kind) {
       case 'send':
       case 'spoof':
@@ -312,6 +354,12 @@ class ScenarioRun {
     });
     const wallStart = process.hrtime.bigint();
     let scheduleNs = 0n;
+    const decidedBy = new Set<number>();
+    const inject = async (port: number, frame: Uint8Array): Promise<InjectResult> => {
+      const r = this.quotas.attribute(await target.inject(port, frame));
+      if (r.ruleId !== 0) decidedBy.add(r.ruleId);
+      return r;
+    };
     for (const packet of packets) {
       if (f.paceBytesPerSecond !== undefined) {
         // Wire time of this frame at the pace; the device's meters see the gap. A device that keeps
@@ -321,29 +369,55 @@ class ScenarioRun {
         if (target.virtualTime) target.advanceClock(ns);
         else await sleepUntil(wallStart + scheduleNs);
         this.elapsedNs += ns;
+        await this.pollDue();
       }
       if (packet.direction === 'send') {
-        tally.addSent(await target.inject(packet.ingressPort, packet.frame));
+        tally.addSent(await inject(packet.ingressPort, packet.frame));
       } else if (!tally.anyForwarded) {
         // A host answers only what reached it.
         tally.skipReply();
       } else {
-        tally.addReply(await target.inject(packet.ingressPort, packet.frame));
+        tally.addReply(await inject(packet.ingressPort, packet.frame));
       }
     }
-    const outcome = tally.outcome();
-    return { summary: outcome.summary, problems: outcome.problems, observation: outcome.observation };
+    const quotas = await this.quotas.measure(this.quotas.slotsOf([...decidedBy, ...(pinned ?? [])]));
+    const bound = quotas.reduce((n, q) => n + (q.boundBytes ?? 0), 0);
+    const outcome = tally.outcome(
+      bound > 0
+        ? { bytes: bound, why: `overshoot bound of controller-enforced quota on ${this.device.profile.name}` }
+        : undefined,
+    );
+    const problems = [...outcome.problems];
+    for (const q of quotas) {
+      if (q.boundBytes !== undefined && q.overshootBytes > q.boundBytes) {
+        problems.push(
+          `quota ${q.agent}: ${q.quota} went ${q.overshootBytes} B past its budget, more than the overshoot bound ${Math.ceil(q.boundBytes)} B (meter rate × poll interval + one burst)`,
+        );
+      }
+    }
+    const charged = quotas.filter((q) => q.windowBytes > 0 || q.withdrawn).map(describeQuota);
+    return {
+      summary: charged.length > 0 ? `${outcome.summary}; ${charged.join('; ')}` : outcome.summary,
+      problems,
+      observation: outcome.observation,
+      ...(quotas.length > 0 ? { quotas } : {}),
+    };
   }
 
   private async advance(seconds: number, text: string) {
     const ns = BigInt(seconds) * 1_000_000_000n;
     this.device.target.advanceClock(ns);
     this.elapsedNs += ns;
-    const closed = await this.collector.closeQuotaWindows();
-    const slots = closed.map((slot) => {
-      const q = this.p.compiled.quotaSlots.find((s) => s.slot === slot);
-      return q ? `${q.agent}: ${q.destination ?? q.rules.join('+')}` : `slot ${slot}`;
-    });
+    let closed: number[];
+    if (this.quotas.controllerEnforced) {
+      // The enforcer closes the windows (and restores withdrawn quotas) at its next poll.
+      closed = await this.quotas.poll();
+      this.nextPollNs = this.elapsedNs + this.quotas.pollNs;
+    } else {
+      closed = await this.collector.closeQuotaWindows();
+      await this.quotas.windowsClosed(closed);
+    }
+    const slots = closed.map((slot) => this.quotas.label(slot));
     const meters = this.device.target.virtualTime
       ? 'meters refilled'
       : 'the device keeps its own time for meters';
@@ -362,11 +436,14 @@ class ScenarioRun {
       cmp: Comparison | undefined,
       observed: bigint,
       unit: 'bytes' | 'packets',
+      allowance = 0,
     ) => {
       if (!cmp) return;
-      if (!compare(cmp, Number(observed))) {
+      if (!compare(cmp, Number(observed), allowance)) {
         const shown = unit === 'bytes' ? `${observed} B (${formatBytes(Number(observed))})` : `${observed}`;
-        problems.push(`expected ${label} ${cmp.text}, got ${shown}`);
+        const extra =
+          allowance > 0 ? ` (+ up to ${formatBytes(allowance)}: the quota's overshoot bound)` : '';
+        problems.push(`expected ${label} ${cmp.text}${extra}, got ${shown}`);
       }
     };
     if (c.kind === 'rule') {
@@ -380,8 +457,12 @@ class ScenarioRun {
       const before = this.baseline.sum(ids, tables);
       const packets = now.packets - before.packets;
       const bytes = now.bytes - before.bytes;
+      // What a controller-enforced quota let out may exceed its figure by the overshoot bound.
+      const bound = deny
+        ? 0
+        : this.quotas.slotsOf(ids).reduce((n, slot) => n + (this.quotas.boundBytes(slot) ?? 0), 0);
       check(`rule ${c.rule} packets`, c.packets, packets, 'packets');
-      check(`rule ${c.rule} bytes`, c.bytes, bytes, 'bytes');
+      check(`rule ${c.rule} bytes`, c.bytes, bytes, 'bytes', bound);
       return {
         summary: `rule ${c.rule}${c.agent ? ` (${c.agent})` : ''} ${deny ? 'stopped' : 'let out'} ${packets} packets, ${formatBytes(Number(bytes))}`,
         problems,
@@ -413,8 +494,16 @@ class ScenarioRun {
     const key = `${c.kind}|${Reason[c.reason]}`;
     const after = now.get(key) ?? { packets: 0n, bytes: 0n };
     const before = this.dropBaseline.get(key) ?? { packets: 0n, bytes: 0n };
-    const packets = after.packets - before.packets;
-    const bytes = after.bytes - before.bytes;
+    let packets = after.packets - before.packets;
+    let bytes = after.bytes - before.bytes;
+    // Where the controller cuts quotas its deny entries do the dropping, and drop_counter files those
+    // drops under DENY_RULE: they are moved to QUOTA so that a check means the same on every profile.
+    if (c.kind === 'drops' && (c.reason === 'QUOTA' || c.reason === 'DENY_RULE')) {
+      const cut = await this.quotas.cutDrops();
+      const sign = c.reason === 'QUOTA' ? 1n : -1n;
+      packets += sign * cut.packets;
+      bytes += sign * cut.bytes;
+    }
     const what = c.kind === 'drops' ? `drops ${c.reason}` : `audits ${c.reason}`;
     check(`${what} packets`, c.packets, packets, 'packets');
     check(`${what} bytes`, c.bytes, bytes, 'bytes');
@@ -424,6 +513,43 @@ class ScenarioRun {
       observation: { packets: packets.toString(), bytes: bytes.toString() },
     };
   }
+}
+
+function describeQuota(q: QuotaMeasurement): string {
+  const over =
+    q.boundBytes !== undefined
+      ? `overshoot ${formatBytes(q.overshootBytes)} (bound ${formatBytes(q.boundBytes)})`
+      : `overshoot ${formatBytes(q.overshootBytes)}`;
+  const state = q.withdrawn ? ', withdrawn by the controller' : '';
+  return `quota ${q.agent}: ${q.quota} ${formatBytes(q.windowBytes)} of ${formatBytes(q.budgetBytes)} this window, ${over}${state}`;
+}
+
+/**
+ * Why a scenario cannot be run honestly on its profile, or undefined when it can. Without registers
+ * (bluefield-dpl) there is no exfiltration guard in the data plane: the DPL program keeps no
+ * sensitive-byte tally. The softnic's DPL mode still runs the bmv2 program's tally, so running such
+ * a scenario would pass on behaviour the hardware does not have.
+ */
+export function notApplicable(p: PreparedScenario): string | undefined {
+  if (p.profile.registers) return undefined;
+  const reasons: string[] = [];
+  const thresholds = p.policySet.agents.filter(
+    (a) => agentExfiltrationThreshold(p.policySet, a) !== undefined,
+  );
+  if (thresholds.length > 0)
+    reasons.push(`the policy sets an exfiltration threshold (${thresholds.map((a) => a.name).join(', ')})`);
+  const steps = p.scenario.steps.filter(
+    (s) =>
+      (s.kind === 'expect-counter' && s.counter.kind === 'taint') ||
+      ((s.kind === 'send' || s.kind === 'spoof') && s.check.expect === 'exfil-blocked'),
+  );
+  if (steps.length > 0)
+    reasons.push(`step(s) ${steps.map((s) => s.index + 1).join(', ')} check the exfiltration guard`);
+  if (reasons.length === 0) return undefined;
+  return (
+    `not applicable on ${p.profile.name}: ${reasons.join(' and ')}, which needs the sensitive_rx_bytes ` +
+    'register; this profile has no registers, so the guard is not enforced there'
+  );
 }
 
 async function sleepUntil(deadlineNs: bigint): Promise<void> {
@@ -439,6 +565,10 @@ class ApplyFailed extends Error {
 export async function runScenario(p: PreparedScenario, factory: DeviceFactory): Promise<ScenarioResult> {
   const started = Date.now();
   const head = { file: p.scenario.file, name: p.scenario.name };
+  const skip = notApplicable(p);
+  if (skip !== undefined) {
+    return { ...head, target: 'none', ok: true, steps: [], durationMs: Date.now() - started, skipped: skip };
+  }
   let device: ScenarioDevice;
   try {
     device = await factory();
