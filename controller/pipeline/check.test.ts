@@ -5,10 +5,13 @@ import { loadP4Info } from '../p4runtime/p4info';
 import { pipelineCookie } from '../p4runtime/client';
 import { buildDir, loadNicguardPipeline } from './artifacts';
 import { ContractError, checkContract, contractProblems } from './check';
-import { TABLES } from './contract';
+import { DIGESTS, REGISTERS, TABLES } from './contract';
+import { PROFILES } from './profiles';
 
 function committedJson(): {
   tables: { preamble: { name: string }; matchFields: { name: string; bitwidth: number }[]; size: string }[];
+  registers?: { preamble: { name: string }; typeSpec: { bitstring: { bit: { bitwidth: number } } } }[];
+  digests?: unknown[];
 } {
   return JSON.parse(readFileSync(join(buildDir(), 'nicguard.p4info.json'), 'utf8'));
 }
@@ -55,5 +58,49 @@ describe('table contract vs P4Info', () => {
     const { p4info, deviceConfig, cookie } = loadNicguardPipeline();
     assert.equal(cookie, pipelineCookie(p4info.message, deviceConfig));
     assert.notEqual(cookie, pipelineCookie(p4info.message, Buffer.concat([deviceConfig, Buffer.from(' ')])));
+  });
+
+  describe('for a profile without registers or digests (the DPL program)', () => {
+    /** The committed P4Info as the DPL program's would be: no registers, no digest. */
+    function dplShaped() {
+      const json = committedJson();
+      delete json.registers;
+      delete json.digests;
+      return json;
+    }
+    const missing = [
+      ...Object.values(REGISTERS).map((r) => `register ${r.name} is missing`),
+      ...Object.values(DIGESTS).map((d) => `digest ${d.name} is missing`),
+    ];
+
+    it('accepts their absence on bluefield-dpl, and only there', () => {
+      assert.deepEqual(contractProblems(loadP4Info(dplShaped()), PROFILES['bluefield-dpl']), []);
+      assert.doesNotThrow(() =>
+        checkContract(loadP4Info(dplShaped()), 'dpl.p4info', PROFILES['bluefield-dpl']),
+      );
+      for (const profile of [undefined, PROFILES.softnic, PROFILES.bmv2]) {
+        assert.deepEqual(contractProblems(loadP4Info(dplShaped()), profile).sort(), [...missing].sort());
+      }
+    });
+
+    it('still checks everything else, and whatever registers the program does declare', () => {
+      const json = dplShaped();
+      json.tables.find((t) => t.preamble.name === TABLES.aclV6.name)!.preamble.name = 'NicguardIngress.acl6';
+      assert.throws(
+        () => checkContract(loadP4Info(json), 'dpl.p4info', PROFILES['bluefield-dpl']),
+        (err: unknown) =>
+          err instanceof ContractError &&
+          err.problems.length === 1 &&
+          err.problems[0] === 'table NicguardIngress.acl_v6 is missing',
+      );
+      const narrow = committedJson();
+      delete narrow.digests;
+      narrow.registers!.find(
+        (r) => r.preamble.name === REGISTERS.quotaUsed.name,
+      )!.typeSpec.bitstring.bit.bitwidth = 32;
+      assert.deepEqual(contractProblems(loadP4Info(narrow), PROFILES['bluefield-dpl']), [
+        `register ${REGISTERS.quotaUsed.name} holds bit<32>, expected bit<64>`,
+      ]);
+    });
   });
 });

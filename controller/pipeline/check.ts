@@ -2,8 +2,13 @@
 // parameter, extern and digest the controller relies on, with the same widths and sizes. A
 // program and a controller that disagree would write entries the device misreads, so the check
 // runs when a pipeline is loaded and every mismatch is reported at once.
+//
+// A target profile without registers or digests (bluefield-dpl: the DPL program keeps quotas and
+// denial reports in the controller) runs a program that has none; for such a profile their absence
+// is expected. Whatever such a program does declare is still checked.
 
 import { P4InfoIndex } from '../p4runtime/p4info';
+import type { TargetProfile } from './profiles';
 import {
   ACTIONS,
   COUNTERS,
@@ -28,8 +33,13 @@ export class ContractError extends Error {
   }
 }
 
-/** Every way in which `p4info` departs from the contract; empty when it conforms. */
-export function contractProblems(p4info: P4InfoIndex): string[] {
+/** What of the profile matters to the contract; every feature is expected when no profile is given. */
+export type ContractProfile = Pick<TargetProfile, 'registers' | 'digests'>;
+
+/** Every way in which `p4info` departs from the contract for `profile`; empty when it conforms. */
+export function contractProblems(p4info: P4InfoIndex, profile?: ContractProfile): string[] {
+  const registersExpected = profile?.registers ?? true;
+  const digestsExpected = profile?.digests ?? true;
   const problems: string[] = [];
   for (const table of Object.values(TABLES)) checkTable(p4info, table, problems);
   for (const action of Object.values(ACTIONS)) checkAction(p4info, action, problems);
@@ -45,8 +55,9 @@ export function contractProblems(p4info: P4InfoIndex): string[] {
   }
   for (const register of Object.values(REGISTERS)) {
     const found = p4info.registers.find(register.name);
-    if (!found) problems.push(`register ${register.name} is missing`);
-    else {
+    if (!found) {
+      if (registersExpected) problems.push(`register ${register.name} is missing`);
+    } else {
       if (found.size !== register.size) {
         problems.push(`register ${register.name} has size ${found.size}, expected ${register.size}`);
       }
@@ -70,8 +81,9 @@ export function contractProblems(p4info: P4InfoIndex): string[] {
   }
   for (const digest of Object.values(DIGESTS)) {
     const found = p4info.digests.find(digest.name);
-    if (!found) problems.push(`digest ${digest.name} is missing`);
-    else if (found.type.kind !== 'struct') problems.push(`digest ${digest.name} is not a struct`);
+    if (!found) {
+      if (digestsExpected) problems.push(`digest ${digest.name} is missing`);
+    } else if (found.type.kind !== 'struct') problems.push(`digest ${digest.name} is not a struct`);
     else {
       const members = found.type.members.map((m) => ({
         name: m.name,
@@ -88,9 +100,12 @@ export function contractProblems(p4info: P4InfoIndex): string[] {
   return problems;
 }
 
-/** Throws a ContractError listing every mismatch; `source` names the P4Info in the message. */
-export function checkContract(p4info: P4InfoIndex, source = 'the P4Info'): void {
-  const problems = contractProblems(p4info);
+/**
+ * Throws a ContractError listing every mismatch; `source` names the P4Info in the message, `profile`
+ * the target it is meant for (registers and digests are required unless it lacks them).
+ */
+export function checkContract(p4info: P4InfoIndex, source = 'the P4Info', profile?: ContractProfile): void {
+  const problems = contractProblems(p4info, profile);
   if (problems.length > 0) throw new ContractError(source, problems);
 }
 
