@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { DeviceConfig } from '../../controller/config/config';
 import { profileByName, type ProfileName } from '../../controller/pipeline/profiles';
+import { bmv2Availability, startBmv2Device } from '../../controller/scenario/bmv2';
 import { junitXml } from '../../controller/scenario/junit';
 import { prepareScenario, type PreparedScenario } from '../../controller/scenario/prepare';
 import { formatResults, resultsJson } from '../../controller/scenario/report';
@@ -18,7 +19,7 @@ import {
 import type { ScenarioError } from '../../controller/scenario/errors';
 import { CliError, ExitCode, run, type CommandResult } from '../kit';
 
-const TARGETS = ['softnic', 'softnic-remote'] as const;
+const TARGETS = ['softnic', 'softnic-remote', 'bmv2'] as const;
 type TargetName = (typeof TARGETS)[number];
 
 interface RunOptions {
@@ -61,6 +62,10 @@ function deviceFactory(opts: RunOptions): { factory: DeviceFactory; profile: Pro
     }
     return { factory: () => startInProcessDevice({ profile }), profile };
   }
+  if (target === 'bmv2' && !['softnic', 'bmv2'].includes(opts.profile)) {
+    throw new CliError(`--target bmv2 runs as profile bmv2, not "${opts.profile}"`, ExitCode.BAD_INPUT);
+  }
+  if (target === 'bmv2' && !opts.address) return startedBmv2(opts);
   if (!opts.address) {
     throw new CliError('--target softnic-remote needs --address host:port', ExitCode.BAD_INPUT);
   }
@@ -68,7 +73,7 @@ function deviceFactory(opts: RunOptions): { factory: DeviceFactory; profile: Pro
   let deviceId: bigint;
   let electionId: bigint;
   try {
-    profile = profileByName(opts.profile).name;
+    profile = target === 'bmv2' ? 'bmv2' : profileByName(opts.profile).name;
     deviceId = BigInt(opts.deviceId);
     electionId = BigInt(opts.electionId);
   } catch (err) {
@@ -83,6 +88,27 @@ function deviceFactory(opts: RunOptions): { factory: DeviceFactory; profile: Pro
     insecure: true,
   };
   return { factory: () => connectProbeDevice(config), profile };
+}
+
+/** `--target bmv2` without an address: a simple_switch_grpc of our own for each scenario file. */
+function startedBmv2(opts: RunOptions): { factory: DeviceFactory; profile: ProfileName } {
+  const available = bmv2Availability();
+  if (!available.ok) {
+    throw new CliError(
+      `--target bmv2: ${available.missing}`,
+      ExitCode.DEVICE_UNREACHABLE,
+      'install bmv2 (docs/bmv2.md), or give --address of a running simple_switch_grpc',
+    );
+  }
+  let deviceId: bigint;
+  let electionId: bigint;
+  try {
+    deviceId = BigInt(opts.deviceId);
+    electionId = BigInt(opts.electionId);
+  } catch (err) {
+    throw new CliError((err as Error).message, ExitCode.BAD_INPUT);
+  }
+  return { factory: () => startBmv2Device({ deviceId, electionId }), profile: 'bmv2' };
 }
 
 function pollSeconds(text: string): number {
@@ -136,7 +162,8 @@ export function registerScenario(program: Command): void {
     .argument('<files...>', 'scenario files (*.scenario.yaml)')
     .option(
       '--target <name>',
-      `where to run: ${TARGETS.join(' (in this process) or ')} (over P4Runtime)`,
+      'where to run: softnic (in this process), softnic-remote (over P4Runtime), or bmv2 ' +
+        '(simple_switch_grpc over P4Runtime: at --address, else started here from PATH)',
       'softnic',
     )
     .option('--address <host:port>', 'P4Runtime address of a remote target (plaintext)')
@@ -159,7 +186,8 @@ export function registerScenario(program: Command): void {
       '\nExamples:\n  nicguard scenario run examples/*.scenario.yaml\n' +
         '  nicguard scenario run tests/*.scenario.yaml --junit scenarios.xml\n' +
         '  nicguard scenario run examples/*.scenario.yaml --profile bluefield-dpl\n' +
-        '  nicguard scenario run my.scenario.yaml --target softnic-remote --address 127.0.0.1:9559',
+        '  nicguard scenario run my.scenario.yaml --target softnic-remote --address 127.0.0.1:9559\n' +
+        '  nicguard scenario run examples/*.scenario.yaml --target bmv2 (docs/bmv2.md)',
     )
     .action(
       run(async (files: string[], opts: RunOptions): Promise<CommandResult> => {
