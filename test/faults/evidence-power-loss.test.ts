@@ -1,0 +1,204 @@
+// Fault class 5: evidence under power loss and tampering. While a writer appends and signs
+// checkpoints, the database and its WAL are copied at random moments (a copy taken mid-write is
+// what a machine that loses power leaves behind), with the WAL cut at random lengths as a torn
+// tail would be. Every copy either opens and verifies, or fails in a way that names the problem:
+// a typed error, a verification problem with its code (and record, where there is one). No signed
+// checkpoint may claim more records than survived. Then each surviving copy is tampered with in
+// one place, and verification must notice every time.
+
+import { strict as assert } from 'node:assert';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { EvidenceError, EvidenceLog, generateSigningKeyPair } from '../../controller/evidence';
+import { ROOT, report, scaled, sleep } from './support';
+
+const WRITER = join(ROOT, 'dist', 'controller', 'evidence', 'crash-child.js');
+
+type Outcome = 'verified' | 'verify-failed' | 'open-failed';
+
+describe('fault: evidence under power loss', function () {
+  const snapshots = scaled(300, 60);
+  this.timeout(snapshots * 2_000 + 60_000);
+  const keys = generateSigningKeyPair();
+  let dir: string;
+  let writer: ChildProcess;
+  const survivors: string[] = [];
+  const failures: string[] = [];
+  const outcomes: Record<Outcome, number> = { verified: 0, 'verify-failed': 0, 'open-failed': 0 };
+  // Copies whose WAL alone was cut (modes 0-2) that did not verify: only a race with a WAL reset.
+  let walOnlyFailed = 0;
+  const problemCodes = new Set<string>();
+  let tamperTrials = 0;
+  let tamperDetected = 0;
+  let maxRecords = 0;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'nicguard-power-loss-'));
+    writer = spawn(process.execPath, [WRITER, join(dir, 'live.db')], {
+      env: { ...process.env, EVIDENCE_CRASH_KEY: keys.privateKeyPem },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    writer.stderr!.resume();
+    for (let i = 0; i < 200 && !existsSync(join(dir, 'live.db-wal')); i++) await sleep(20);
+  });
+
+  after(() => {
+    writer?.kill('SIGKILL');
+    report({
+      fault: '5 evidence power loss + tamper',
+      trials: snapshots + tamperTrials,
+      failures: failures.length,
+      figures: `${snapshots} torn copies (${outcomes.verified} verified, ${outcomes['verify-failed']} named problem, ${outcomes['open-failed']} refused to open; ${walOnlyFailed} of them with an intact main file; problems named: ${[...problemCodes].join(', ') || 'none'}; up to ${maxRecords} records); tampering ${tamperDetected}/${tamperTrials} detected`,
+    });
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Opens a copy and classifies it; anything unclear is a failure. */
+  function examine(path: string, label: string): Outcome {
+    let log: EvidenceLog;
+    try {
+      log = EvidenceLog.open(path);
+    } catch (err) {
+      const clear =
+        err instanceof EvidenceError ||
+        /malformed|not a database|corrupt|disk image/i.test((err as Error).message);
+      if (!clear) failures.push(`${label}: open failed unclearly: ${(err as Error).message}`);
+      return 'open-failed';
+    }
+    try {
+      const size = log.size;
+      maxRecords = Math.max(maxRecords, size);
+      for (const cp of log.checkpoints()) {
+        if (cp.treeSize > size)
+          failures.push(`${label}: checkpoint claims ${cp.treeSize} of ${size} records`);
+      }
+      const result = log.verify({ publicKey: keys.publicKeyPem });
+      if (result.ok) return 'verified';
+      problemCodes.add(result.problem?.code ?? '?');
+      if (!result.problem?.code || !result.problem.detail)
+        failures.push(`${label}: verification failed without naming a problem: ${JSON.stringify(result)}`);
+      return 'verify-failed';
+    } catch (err) {
+      if (!(err instanceof EvidenceError) && !/malformed|corrupt/i.test((err as Error).message))
+        failures.push(`${label}: ${(err as Error).message}`);
+      problemCodes.add(err instanceof EvidenceError ? err.code : 'SQLITE_CORRUPT');
+      return 'verify-failed';
+    } finally {
+      log.close();
+    }
+  }
+
+  it('every torn copy opens and verifies, or names what is wrong; no checkpoint outruns the records', async () => {
+    for (let i = 0; i < snapshots; i++) {
+      await sleep(Math.random() * 40);
+      // Not atomic on purpose: the writer keeps appending between and during these reads.
+      const db = readFileSync(join(dir, 'live.db'));
+      const wal = existsSync(join(dir, 'live.db-wal'))
+        ? readFileSync(join(dir, 'live.db-wal'))
+        : Buffer.alloc(0);
+      const copy = join(dir, `copy-${i}.db`);
+      const mode = i % 4;
+      // 0: as copied; 1: WAL cut anywhere; 2: WAL cut on a 4 KiB boundary; 3: main file cut too.
+      const walLength =
+        mode === 0
+          ? wal.length
+          : mode === 2
+            ? Math.floor(Math.random() * (wal.length / 4096)) * 4096
+            : Math.floor(Math.random() * wal.length);
+      writeFileSync(
+        copy,
+        mode === 3 ? db.subarray(0, Math.floor(db.length * (0.5 + Math.random() / 2))) : db,
+      );
+      writeFileSync(`${copy}-wal`, wal.subarray(0, walLength));
+      const outcome = examine(copy, `copy ${i} (mode ${mode})`);
+      outcomes[outcome]++;
+      if (mode < 3 && outcome !== 'verified') walOnlyFailed++;
+      if (outcome === 'verified') survivors.push(copy);
+    }
+    assert.ok(outcomes.verified > 0, 'some copies survive whole');
+    assert.deepEqual(failures.slice(0, 5), []);
+  });
+
+  it('any single change to a surviving copy is detected', () => {
+    const tampers: [string, (db: Database.Database, seq: number) => number][] = [
+      [
+        'flip a leaf byte',
+        (db, seq) => {
+          const leaf = db.prepare('SELECT leaf FROM records WHERE seq = ?').pluck().get(seq) as Buffer;
+          const changed = Buffer.from(leaf);
+          changed[Math.floor(Math.random() * changed.length)] ^= 1 << Math.floor(Math.random() * 8);
+          return db.prepare('UPDATE records SET leaf = ? WHERE seq = ?').run(changed, seq).changes;
+        },
+      ],
+      [
+        'change a counter projection',
+        (db, seq) =>
+          db
+            .prepare(
+              'UPDATE counter_samples SET packets = packets + 1 WHERE seq = (SELECT MIN(seq) FROM counter_samples WHERE seq >= ?)',
+            )
+            .run(seq).changes,
+      ],
+      ['delete a record', (db, seq) => db.prepare('DELETE FROM records WHERE seq = ?').run(seq).changes],
+      [
+        'change a record time',
+        (db, seq) => db.prepare('UPDATE records SET time_ms = time_ms + 1 WHERE seq = ?').run(seq).changes,
+      ],
+      [
+        'rewrite a checkpoint root',
+        (db) =>
+          db
+            .prepare(
+              'UPDATE checkpoints SET root = zeroblob(32) WHERE tree_size = (SELECT MAX(tree_size) FROM checkpoints)',
+            )
+            .run().changes,
+      ],
+      [
+        'append a record without its tree',
+        (db) =>
+          db
+            .prepare(
+              'INSERT INTO records (seq, kind, time_ms, leaf, leaf_hash) SELECT seq + 1000000, kind, time_ms, leaf, leaf_hash FROM records ORDER BY seq DESC LIMIT 1',
+            )
+            .run().changes,
+      ],
+    ];
+    const picks = survivors.filter((_, i) => i % 2 === 0).slice(0, scaled(150, 30));
+    for (const [n, source] of picks.entries()) {
+      const [name, tamper] = tampers[n % tampers.length];
+      const copy = `${source}-tampered.db`;
+      const probe = new Database(source, { readonly: true });
+      const size = probe.prepare('SELECT COUNT(*) FROM records').pluck().get() as number;
+      probe.close();
+      if (size === 0) continue;
+      // A tampered database must be self-contained: fold the WAL in before changing it.
+      const src = new Database(source);
+      src.pragma('wal_checkpoint(TRUNCATE)');
+      src.close();
+      writeFileSync(copy, readFileSync(source));
+      const db = new Database(copy);
+      const changed = tamper(db, Math.floor(Math.random() * size));
+      db.close();
+      if (changed === 0) continue;
+      tamperTrials++;
+      let log: EvidenceLog | undefined;
+      try {
+        log = EvidenceLog.open(copy);
+        const result = log.verify({ publicKey: keys.publicKeyPem });
+        if (result.ok) failures.push(`tamper "${name}" on ${source} not detected`);
+        else tamperDetected++;
+      } catch (err) {
+        // Refusing to read a tampered log is detection too, if it says why.
+        if (err instanceof EvidenceError) tamperDetected++;
+        else failures.push(`tamper "${name}": ${(err as Error).message}`);
+      } finally {
+        log?.close();
+      }
+    }
+    assert.ok(tamperTrials >= Math.min(10, picks.length / 2), `${tamperTrials} tamper trials`);
+    assert.deepEqual(failures.slice(0, 5), []);
+  });
+});
