@@ -57,7 +57,7 @@ function deviceFactory(opts: RunOptions): { factory: DeviceFactory; profile: Pro
       throw new CliError(
         `the in-process softnic cannot run as profile "${opts.profile}"`,
         ExitCode.BAD_INPUT,
-        `use one of ${IN_PROCESS_PROFILES.join(', ')}, or reach a ${opts.profile} device with --target softnic-remote`,
+        `use one of ${IN_PROCESS_PROFILES.join(', ')}, or reach such a device with --target softnic-remote or bmv2`,
       );
     }
     return { factory: () => startInProcessDevice({ profile }), profile };
