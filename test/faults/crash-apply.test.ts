@@ -86,7 +86,7 @@ function mustDeny(agents: number, a: CompiledPolicy, b: CompiledPolicy, variants
 }
 
 describe('fault: controller killed during apply', function () {
-  const kills = scaled(120, 8);
+  const kills = scaled(120, 6);
   this.timeout(kills * 20_000 + 120_000);
   let dir: string;
   let nic: Softnic;
