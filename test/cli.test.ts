@@ -224,6 +224,37 @@ describe('nicguard CLI', function () {
       assert.ok(Array.isArray(run.rules));
     });
 
+    it('assess --live answers from the policy, the device and the evidence log', () => {
+      const config = join(dir, 'live.yaml');
+      writeFileSync(
+        config,
+        [
+          `policyDir: ${join(ROOT, 'examples')}/demo`,
+          `evidence: { database: ${join(dir, 'e.db')}, signingKey: ${join(dir, 'none.pem')} }`,
+          'devices:',
+          `  - { name: sim, address: ${address}, deviceId: 1, profile: softnic, insecure: true }`,
+        ].join('\n'),
+      );
+      const run = nicguard(['--json', 'assess', '--live', '--config', config]);
+      assert.equal(run.status, 0, run.stderr);
+      const result = json<{
+        facts: { agents: number; agentsBound: number; devicesWithTls: number; evidenceRecords: number };
+        items: { id: string; basis?: string }[];
+      }>(run);
+      assert.equal(result.facts.agents, 3);
+      assert.equal(
+        result.facts.agentsBound,
+        1,
+        'the device holds the support-agent example: one of the three demo agents is bound',
+      );
+      assert.equal(result.facts.devicesWithTls, 0);
+      assert.ok(result.facts.evidenceRecords > 0);
+      assert.ok(
+        result.items.every((i) => i.basis),
+        'every live answer says what it was based on',
+      );
+    });
+
     it('an unreachable device exits 3 and says what to check', () => {
       const run = nicguard(['device', 'status', '-d', '127.0.0.1:1', '--insecure']);
       assert.equal(run.status, 3);
