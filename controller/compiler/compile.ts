@@ -52,7 +52,6 @@ import {
   PolicySet,
   RuleDef,
   SourceLocation,
-  agentExfiltrationThreshold,
   ruleAgentIndex,
 } from '../policy/model';
 import { aclKeysDigest } from './allocation';
@@ -156,8 +155,35 @@ export interface CompiledPolicy {
   readonly warnings: readonly CompileWarning[];
   /** Empty unless compiled with checkCapacity: false. */
   readonly capacityIssues: readonly CapacityIssue[];
-  /** Entries per (agent, rule), for `reuse` by the next compile. Not part of the JSON form. */
+  /**
+   * Entries by group (an (agent, rule) pair, an agent's own entries, the uplink, the sensitive
+   * sources of a family), for `reuse` by the next compile. Not part of the JSON form.
+   */
   readonly pairs: ReadonlyMap<string, { readonly signature: string; readonly entries: readonly EntrySpec[] }>;
+  /** Set when compiled with `reuse`: how `entries` differ from the reused compile's. Not part of the JSON form. */
+  readonly delta?: EntryDelta;
+}
+
+/**
+ * `entries` as the reused compile's entries (`base`, the very array) less `removed` plus `added`,
+ * by object identity: what the planner needs to look at when the device holds `base`.
+ */
+export interface EntryDelta {
+  readonly base: readonly EntrySpec[];
+  readonly added: readonly EntrySpec[];
+  readonly removed: readonly EntrySpec[];
+}
+
+function entryDelta(base: CompiledPolicy, groups: CompiledPolicy['pairs']): EntryDelta {
+  const added: EntrySpec[] = [];
+  const removed: EntrySpec[] = [];
+  for (const [key, group] of groups) {
+    if (base.pairs.get(key)?.entries !== group.entries) for (const e of group.entries) added.push(e);
+  }
+  for (const [key, group] of base.pairs) {
+    if (groups.get(key)?.entries !== group.entries) for (const e of group.entries) removed.push(e);
+  }
+  return { base: base.entries, added, removed };
 }
 
 export const CompileErrorCode = { CAPACITY: 'CAPACITY', INVALID_POLICY: 'INVALID_POLICY' } as const;
@@ -472,7 +498,35 @@ export function compilePolicy(
   const ruleIndex: RuleIndexEntry[] = [];
   const agentIndex: AgentIndexEntry[] = [];
   const priorities: Record<string, number> = {};
-  const pairs = new Map<string, { signature: string; entries: readonly EntrySpec[] }>();
+  // Every entry belongs to one group (an agent's own entries, an (agent, rule) pair, the uplink, the
+  // sensitive sources of a family). A group whose inputs did not change since the `reuse` compile
+  // is taken from it as the same objects, which is what lets the planner skip it by identity.
+  const groups = new Map<string, { signature: string; entries: readonly EntrySpec[] }>();
+  const pairs = groups;
+  const addGroup = (key: string, signature: string, build: () => EntrySpec[]) => {
+    const reused = options.reuse?.pairs.get(key);
+    const group = reused && reused.signature === signature ? reused : { signature, entries: build() };
+    groups.set(key, group);
+    for (const entry of group.entries) entries.push(entry);
+  };
+  // An agent's tightest exfiltration threshold, over its own and its groups', found in one pass.
+  const groupThreshold = new Map<string, number>();
+  for (const g of policy.groups) {
+    if (g.exfiltrationThreshold === undefined) continue;
+    for (const name of g.agents) {
+      const known = groupThreshold.get(name);
+      groupThreshold.set(
+        name,
+        known === undefined ? g.exfiltrationThreshold : Math.min(known, g.exfiltrationThreshold),
+      );
+    }
+  }
+  const thresholdOf = (agent: AgentDef): number | undefined => {
+    const own = agent.exfiltrationThreshold;
+    const viaGroups = groupThreshold.get(agent.name);
+    if (own === undefined) return viaGroups;
+    return viaGroups === undefined ? own : Math.min(own, viaGroups);
+  };
   const uplinkDigest = fnv1a(String(policy.uplinkPort));
   if (!Number.isInteger(policy.uplinkPort) || policy.uplinkPort < 0 || policy.uplinkPort >= 2 ** PORT_BITS) {
     invalid(`uplink port ${policy.uplinkPort} is not a ${PORT_BITS}-bit port number`);
@@ -505,11 +559,20 @@ export function compilePolicy(
         agent.exfiltrationThreshold ?? null,
       ]),
     );
-    const m = meta('agent', digest, agent.name);
-    const threshold = agentExfiltrationThreshold(policy, agent);
+    const threshold = thresholdOf(agent);
     const exfilLimit = threshold === undefined ? NO_EXFIL_LIMIT : BigInt(threshold);
     if (exfilLimit > NO_EXFIL_LIMIT) invalid(`agent "${agent.name}": exfiltration threshold exceeds 48 bits`);
-    entries.push({
+    const group = `\0agent/${agent.name}`;
+    const signature = `${digest}|${agentId}|${policy.uplinkPort}|${exfilLimit}|${profile.name}`;
+    const reused = options.reuse?.pairs.get(group);
+    if (reused && reused.signature === signature) {
+      groups.set(group, reused);
+      for (const entry of reused.entries) entries.push(entry);
+      return;
+    }
+    const m = meta('agent', digest, agent.name);
+    const own: EntrySpec[] = [];
+    own.push({
       table: TABLES.portMap.name,
       match: { ingress_port: exact(BigInt(agent.port)) },
       action: ACTIONS.agentPort.name,
@@ -521,7 +584,7 @@ export function compilePolicy(
       },
       metadata: m,
     });
-    entries.push({
+    own.push({
       table: TABLES.macGuard.name,
       match: { agent_id: exact(BigInt(agentId)), src_mac: exact(mac) },
       action: ACTIONS.sourceOk.name,
@@ -535,7 +598,7 @@ export function compilePolicy(
       for (const text of list) {
         const addr = parseAddress(text, family);
         if (!addr) invalid(`agent "${agent.name}": "${text}" is not an IPv${family} address`);
-        entries.push({
+        own.push({
           table: family === 4 ? TABLES.ipv4Guard.name : TABLES.ipv6Guard.name,
           match: { agent_id: exact(BigInt(agentId)), src_addr: exact(addr.value) },
           action: ACTIONS.sourceOk.name,
@@ -544,21 +607,25 @@ export function compilePolicy(
         });
       }
     }
-    entries.push({
+    own.push({
       table: TABLES.hostRoute.name,
       match: { dst_mac: exact(mac) },
       action: ACTIONS.toHost.name,
       params: { port: BigInt(agent.port), agent_id: BigInt(agentId) },
       metadata: m,
     });
+    groups.set(group, { signature, entries: own });
+    for (const entry of own) entries.push(entry);
   });
-  entries.push({
-    table: TABLES.portMap.name,
-    match: { ingress_port: exact(BigInt(policy.uplinkPort)) },
-    action: ACTIONS.uplinkPort.name,
-    params: {},
-    metadata: meta('uplink', uplinkDigest, ''),
-  });
+  addGroup('\0uplink', `${policy.uplinkPort}`, () => [
+    {
+      table: TABLES.portMap.name,
+      match: { ingress_port: exact(BigInt(policy.uplinkPort)) },
+      action: ACTIONS.uplinkPort.name,
+      params: {},
+      metadata: meta('uplink', uplinkDigest, ''),
+    },
+  ]);
 
   // ---- sensitive sources
   const sensitiveDestinations = policy.destinations.filter((d) => d.sensitive);
@@ -572,15 +639,16 @@ export function compilePolicy(
       if (!('prefix' in parsed)) invalid(`sensitive source "${text}": ${parsed.error}`);
       if (parsed.prefix.family === family) prefixes.push(parsed.prefix);
     }
-    for (const prefix of normalizePrefixes(prefixes)) {
-      entries.push({
+    const normalized = normalizePrefixes(prefixes);
+    addGroup(`\0sensitive/${family}`, normalized.map(formatPrefix).join(','), () =>
+      normalized.map((prefix) => ({
         table: family === 4 ? TABLES.sensitiveV4.name : TABLES.sensitiveV6.name,
         match: { src_addr: { kind: 'lpm', value: prefix.value, prefixLen: prefix.len } },
         action: ACTIONS.sensitive.name,
         params: {},
         metadata: meta('sensitive', fnv1a(formatPrefix(prefix)), ''),
-      });
-    }
+      })),
+    );
   }
 
   // ---- ACLs
@@ -751,6 +819,7 @@ export function compilePolicy(
     warnings,
     capacityIssues: [],
     pairs,
+    ...(options.reuse ? { delta: entryDelta(options.reuse, pairs) } : {}),
   };
   const issues = capacityIssues(compiled, profile, {
     agentIds: agentIds.max,

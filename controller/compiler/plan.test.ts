@@ -110,6 +110,23 @@ for (const profileName of ['bmv2', 'bluefield-dpl'] as const) {
       );
     });
 
+    it('plans the same from a compile’s own record of what changed as from comparing all entries', () => {
+      fc.assert(
+        fc.property(policyEditArb, ([before, after]) => {
+          const old = compileFor(before, profile);
+          const next = compileFor(after, profile, old);
+          assert.ok(next.delta && next.delta.base === old.entries);
+          const { entries, meters, version, agents } = next;
+          const installed = deviceOf(old);
+          assert.deepEqual(
+            planToJson(planChange(installed, next, profile)),
+            planToJson(planChange(installed, { entries, meters, version, agents }, profile)),
+          );
+        }),
+        { numRuns: 150 },
+      );
+    });
+
     it('never lets through, at any intermediate state, a packet both the old and the new policy drop', () => {
       fc.assert(
         fc.property(policyEditArb, fc.boolean(), fc.integer(), ([before, after], sticky, seed) => {

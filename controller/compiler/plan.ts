@@ -288,7 +288,19 @@ export function planChange(
   const duplicate = (key: string): never => {
     throw new PlanError('DUPLICATE_KEY', `two desired entries share the key ${key}`);
   };
-  for (const entry of desired.entries) {
+  // A compile made with `reuse` of what the device holds says itself which entries differ: only
+  // those are looked at, and the plan costs what changed, not what is installed.
+  const delta = (desired as CompiledPolicy).delta;
+  let candidates = desired.entries;
+  if (delta && delta.base === state.entries) {
+    kept.fill(1);
+    for (const entry of delta.removed) {
+      const p = installed.positionOf.get(entry);
+      if (p !== undefined) kept[p] = 0;
+    }
+    candidates = delta.added;
+  }
+  for (const entry of candidates) {
     let p = installed.positionOf.get(entry);
     if (p !== undefined && kept[p] === 0) {
       if (wantChanged.has(installed.keys[p])) duplicate(installed.keys[p]);
