@@ -43,8 +43,6 @@ import { encodeMessage, type Entity, type P4Info, type P4RuntimeClient, type Uin
 import {
   counterReading,
   countersQuery,
-  directCounterReading,
-  directCountersQuery,
   meterReading,
   metersQuery,
   readEach,
@@ -615,9 +613,14 @@ export class DeviceClient extends EventEmitter<ClientEvents> {
     return this.read([tableEntriesQuery(this.codec(), table, options.counters ?? false)], tableEntryReading);
   }
 
-  /** Direct counter of every entry of a table (P4Runtime §9.3.1). */
+  /**
+   * Direct counter of every entry of a table, with the whole entry. Read as table entries with
+   * counter_data (P4Runtime §9.1.7) rather than as DirectCounterEntry (§9.3.1): there the server
+   * needs to return only the entry's key, and bmv2's (PI) returns no action, while telemetry and
+   * quota enforcement tell rules apart by the action and its rule_id.
+   */
   readDirectCounters(table: string): Promise<TableEntryReading[]> {
-    return this.read([directCountersQuery(this.codec(), table)], directCounterReading);
+    return this.readTableEntries(table, { counters: true });
   }
 
   /** One cell of an indexed counter, or all of them without an index (P4Runtime §9.3.2). */
