@@ -12,20 +12,20 @@ import { strict as assert } from 'node:assert';
 import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import fc from 'fast-check';
-import { packetArb, policyArb } from '../../controller/compiler/arbitraries';
+import { agentDef, packetArb, policyArb } from '../../controller/compiler/arbitraries';
 import { compilePolicy, type CompiledPolicy } from '../../controller/compiler/compile';
 import { reasonName } from '../../controller/pipeline/contract';
 import { PROFILES } from '../../controller/pipeline/profiles';
-import type { Packet } from '../../controller/policy/evaluate';
+import { ETH_IPV4, type Packet } from '../../controller/policy/evaluate';
 import { loadPolicySet } from '../../controller/policy/load';
-import type { PolicySet } from '../../controller/policy/model';
+import type { PolicySet, RuleDef } from '../../controller/policy/model';
 import { requireUp } from '../../controller/paths';
 import { bmv2Availability } from '../../controller/scenario/bmv2';
-import { edgePackets, frameOf } from './packets';
+import { GATEWAY_MAC, edgePackets, frameOf } from './packets';
 import { DevicePair, differingCells, type ProbeVerdict } from './pair';
 
 const SEED = Number(process.env.NICGUARD_DIFFERENTIAL_SEED ?? 20_261_128);
-const RANDOM_POLICIES = 30;
+const RANDOM_POLICIES = 50;
 const PACKETS_PER_POLICY = 12;
 /** Disagreements listed in a failure; the count is always given. */
 const SHOWN = 15;
@@ -43,6 +43,9 @@ function describeVerdict(v: ProbeVerdict): string {
 class Differential {
   readonly disagreements: string[] = [];
   probes = 0;
+  /** bmv2's verdicts by reason, and how many cells were compared: what the run covered. */
+  readonly reasons = new Map<string, number>();
+  cellsCompared = 0;
   private previous: CompiledPolicy | undefined;
 
   constructor(private readonly pair: DevicePair) {}
@@ -67,6 +70,8 @@ class Differential {
       this.probes++;
       const b = got.bmv2;
       const s = got.softnic;
+      const reason = reasonName(b.reason);
+      this.reasons.set(reason, (this.reasons.get(reason) ?? 0) + 1);
       const same =
         b.egressPort === s.egressPort &&
         b.reason === s.reason &&
@@ -84,10 +89,19 @@ class Differential {
       }
     }
     const cells = await this.pair.cells(compiled);
+    this.cellsCompared += cells.bmv2.size;
     for (const d of differingCells(cells.bmv2, cells.softnic)) this.disagreements.push(`${label}: ${d}`);
   }
 
+  summary(): string {
+    const reasons = [...this.reasons].map(([r, n]) => `${r} ${n}`).join(', ');
+    return `${this.probes} probes on each device (${reasons}), ${this.cellsCompared} counter cells compared`;
+  }
+
   check(): void {
+    // A run where every frame got the same verdict would compare nothing worth comparing.
+    assert.ok((this.reasons.get('NONE') ?? 0) > 0, `nothing was forwarded: ${this.summary()}`);
+    assert.ok(this.reasons.size >= 3, `too few kinds of verdict: ${this.summary()}`);
     const strays = this.pair.sides.map((s) => s.probe.strays);
     assert.deepEqual(strays, [0, 0], 'PacketIns that answered no probe');
     if (this.disagreements.length === 0) return;
@@ -97,6 +111,63 @@ class Differential {
         (this.disagreements.length > SHOWN ? `\n... and ${this.disagreements.length - SHOWN} more` : ''),
     );
   }
+}
+
+/**
+ * A policy whose limits a short train of frames reaches: a quota of a few frames, and an agent whose
+ * exfiltration threshold is passed by what it receives from a sensitive source. Quotas and tallies
+ * live in registers, which only the data plane changes here, so both devices reach them together.
+ */
+function limitsPolicy(): { policy: PolicySet; packets: Packet[] } {
+  const agent = { ...agentDef(0, 'enforce'), exfiltrationThreshold: 600 };
+  const rule = (name: string, cidr: string, extra: Partial<RuleDef>): RuleDef => ({
+    name,
+    agents: [agent.name],
+    groups: [],
+    destinations: [],
+    cidrs: [{ cidr, except: [] }],
+    fqdns: [],
+    ports: [{ protocol: 'TCP', port: 443 }],
+    action: 'allow',
+    trusted: false,
+    mode: 'enforce',
+    ...extra,
+  });
+  const policy: PolicySet = {
+    uplinkPort: 0,
+    agents: [agent],
+    groups: [],
+    destinations: [],
+    rules: [
+      rule('small-quota', '192.0.2.7/32', { quota: { bytes: 900, windowSeconds: 3600 } }),
+      rule('untrusted', '198.51.100.0/24', {}),
+      rule('trusted', '203.0.113.0/24', { trusted: true }),
+    ],
+    sensitiveSources: ['10.20.0.0/16'],
+  };
+  const out = (dst: string): Packet => ({
+    ingressPort: agent.port,
+    srcMac: agent.mac,
+    ethType: ETH_IPV4,
+    src: agent.ipv4[0],
+    dst,
+    protocol: 6,
+    dstPort: 443,
+  });
+  const fromSensitive: Packet = {
+    ingressPort: 0,
+    srcMac: GATEWAY_MAC,
+    dstMac: agent.mac,
+    ethType: ETH_IPV4,
+    src: '10.20.0.5',
+    dst: agent.ipv4[0],
+    protocol: 6,
+    dstPort: 40000,
+  };
+  const packets: Packet[] = [];
+  for (let i = 0; i < 15; i++) packets.push(out('192.0.2.7'));
+  for (let i = 0; i < 10; i++) packets.push(out('198.51.100.9'), out('203.0.113.10'), fromSensitive);
+  return { policy, packets };
 }
 
 describe('bmv2 differential: the softnic decides and counts as bmv2 does', function () {
@@ -128,8 +199,18 @@ describe('bmv2 differential: the softnic decides and counts as bmv2 does', funct
       const packets = edgePackets(loaded.policySet);
       await differential.run(basename(file), loaded.policySet, packets);
     }
-    console.log(`      ${files.length} examples, ${differential.probes} probes on each device`);
+    console.log(`      ${files.length} examples: ${differential.summary()}`);
     assert.ok(differential.probes > files.length * 20);
+    differential.check();
+  });
+
+  it('a quota spent and an exfiltration threshold passed', async () => {
+    const differential = new Differential(pair!);
+    const { policy, packets } = limitsPolicy();
+    await differential.run('limits policy', policy, packets);
+    console.log(`      ${differential.summary()}`);
+    for (const reason of ['QUOTA', 'EXFIL'])
+      assert.ok(differential.reasons.has(reason), `bmv2 never said ${reason}: ${differential.summary()}`);
     differential.check();
   });
 
@@ -148,7 +229,7 @@ describe('bmv2 differential: the softnic decides and counts as bmv2 does', funct
     for (const [i, [policy, packets]] of cases.entries()) {
       await differential.run(`random policy #${i}`, policy, packets);
     }
-    console.log(`      ${cases.length} policies, ${differential.probes} probes on each device`);
+    console.log(`      ${cases.length} policies: ${differential.summary()}`);
     assert.equal(differential.probes, RANDOM_POLICIES * PACKETS_PER_POLICY);
     differential.check();
   });
