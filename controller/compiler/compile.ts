@@ -256,8 +256,8 @@ class StickyIds {
         id = candidate <= this.limit ? candidate : this.limit + 1 + this.assigned.size;
       }
     }
+    // Fresh ids are above every previous one, so `taken` (the previous ids) needs no update.
     this.assigned.set(key, id);
-    this.taken.add(id);
     return id;
   }
 
@@ -343,6 +343,8 @@ interface RuleBody {
   /** Digest of the keys of the rule's entries for one agent, agent aside (see aclKeysDigest). */
   readonly matchDigest: string;
   readonly flags: number;
+  /** Whether a chunk charges a named destination's quota (its entries then name it). */
+  readonly quotaDestinations: boolean;
 }
 
 interface RuleShape {
@@ -377,6 +379,8 @@ function ruleTemplates(chunks: readonly DestinationChunk[], ports: PortSpace): E
   return templates;
 }
 
+const selfContainedRules = new WeakMap<RuleDef, { content: string; digest: number; metadata: Uint8Array }>();
+
 function withoutKeys<T>(record: Record<string, T>, drop: ReadonlySet<string>): Record<string, T> {
   if (drop.size === 0) return record;
   for (const key of drop) delete record[key];
@@ -384,6 +388,7 @@ function withoutKeys<T>(record: Record<string, T>, drop: ReadonlySet<string>): R
 }
 
 function onlyKeys<T>(record: Record<string, T>, keep: ReadonlySet<string>): Record<string, T> {
+  if (keep.size === Object.keys(record).length) return record;
   const out: Record<string, T> = {};
   for (const key of Object.keys(record)) if (keep.has(key)) out[key] = record[key];
   return out;
@@ -449,36 +454,47 @@ export function compilePolicy(
     // Everything the rule compiles from but its name and agents, in the digest's field order: the
     // digest is FNV-1a of [name, agents, groups, ...content], hashed in two pieces so that the
     // content's JSON, which also keys the shared body, is built once.
-    const content = JSON.stringify([
-      rule.destinations,
-      rule.cidrs,
-      rule.fqdns,
-      rule.ports,
-      rule.action,
-      rule.trusted,
-      rule.mode,
-      rule.quota ?? null,
-      rule.rateBytesPerSecond ?? null,
-      used.map((d) => (d ? [d.cidrs, d.fqdns, d.sensitive, d.quota ?? null] : null)),
-      dnsAnswers,
-    ]);
-    const head = `[${JSON.stringify(rule.name)},${JSON.stringify(rule.agents)},${JSON.stringify(rule.groups)},`;
-    const digest = fnv1aUpdate(fnv1aUpdate(FNV1A_OFFSET, head), content, 1);
+    // A rule that names no destination and no FQDN compiles from its own fields only, and rule
+    // objects are immutable: its text and digest are kept with the object for the next compile.
+    const known = selfContained ? selfContainedRules.get(rule) : undefined;
+    const content =
+      known?.content ??
+      JSON.stringify([
+        rule.destinations,
+        rule.cidrs,
+        rule.fqdns,
+        rule.ports,
+        rule.action,
+        rule.trusted,
+        rule.mode,
+        rule.quota ?? null,
+        rule.rateBytesPerSecond ?? null,
+        used.map((d) => (d ? [d.cidrs, d.fqdns, d.sensitive, d.quota ?? null] : null)),
+        dnsAnswers,
+      ]);
+    const head = known
+      ? ''
+      : `[${JSON.stringify(rule.name)},${JSON.stringify(rule.agents)},${JSON.stringify(rule.groups)},`;
+    const digest = known?.digest ?? fnv1aUpdate(fnv1aUpdate(FNV1A_OFFSET, head), content, 1);
     let body = bodies.get(content);
     if (!body) {
       const flags = (rule.trusted ? RuleFlag.TRUSTED : 0) | (rule.mode === 'audit' ? RuleFlag.AUDIT : 0);
       const chunks = destinationChunks(rule, destinations, resolutionByName);
       const templates = ruleTemplates(chunks, portSpace(rule.ports));
-      body = { chunks, templates, matchDigest: aclKeysDigest(templates), flags };
+      const quotaDestinations = chunks.some((c) => c.quotaDestination !== undefined);
+      body = { chunks, templates, matchDigest: aclKeysDigest(templates), flags, quotaDestinations };
       bodies.set(content, body);
     }
-    const metadata = meta('rule', digest, rule.name);
+    const metadata = known?.metadata ?? meta('rule', digest, rule.name);
+    if (selfContained && !known) selfContainedRules.set(rule, { content, digest, metadata });
     // Entries charged to a named destination's quota say which, so the device alone tells the slot.
-    const chunkMetadata = body.chunks.map((chunk) =>
-      chunk.quotaDestination === undefined
-        ? metadata
-        : encodeProvenance('rule', digest, rule.name, chunk.quotaDestination),
-    );
+    const chunkMetadata = body.quotaDestinations
+      ? body.chunks.map((chunk) =>
+          chunk.quotaDestination === undefined
+            ? metadata
+            : encodeProvenance('rule', digest, rule.name, chunk.quotaDestination),
+        )
+      : body.chunks.map(() => metadata);
     return { rule, body, digest, metadata, chunkMetadata };
   });
   const ruleDigests: Record<string, string> = {};
