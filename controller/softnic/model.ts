@@ -462,7 +462,8 @@ export class PacketModel {
     } else if (m.verdict === VERDICT_DROP) {
       this.countIndexed(this.dropCounter, m.reason, lengthBig);
     }
-    if (m.verdict === VERDICT_ALLOW && m.ruleId !== 0) this.countIndexed(this.ruleTxCounter, m.ruleId, lengthBig);
+    if (m.verdict === VERDICT_ALLOW && m.ruleId !== 0)
+      this.countIndexed(this.ruleTxCounter, m.ruleId, lengthBig);
 
     const allowed = m.verdict === VERDICT_ALLOW;
     const verdict: Verdict = {
