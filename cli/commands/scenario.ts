@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { DeviceConfig } from '../../controller/config/config';
 import { profileByName, type ProfileName } from '../../controller/pipeline/profiles';
-import { bmv2Availability, startBmv2Device } from '../../controller/scenario/bmv2';
+import { bmv2Availability, connectBmv2Device, startBmv2Device } from '../../controller/scenario/bmv2';
 import { junitXml } from '../../controller/scenario/junit';
 import { prepareScenario, type PreparedScenario } from '../../controller/scenario/prepare';
 import { formatResults, resultsJson } from '../../controller/scenario/report';
@@ -87,6 +87,7 @@ function deviceFactory(opts: RunOptions): { factory: DeviceFactory; profile: Pro
     profile,
     insecure: true,
   };
+  if (target === 'bmv2') return { factory: () => connectBmv2Device(config), profile };
   return { factory: () => connectProbeDevice(config), profile };
 }
 

@@ -8,11 +8,22 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import type { DeviceConfig } from '../config/config';
-import { buildDir } from '../pipeline/artifacts';
+import { openDevice } from '../device/device';
+import { buildDir, loadNicguardPipeline } from '../pipeline/artifacts';
 import { CPU_PORT } from '../pipeline/contract';
-import { connectProbeDevice, type ScenarioDevice } from './runner';
+import { PROFILES, type TargetProfile } from '../pipeline/profiles';
+import type { ScenarioDevice } from './runner';
+import { PacketOutProbeTarget } from './target';
 
 export const BMV2_BINARY = 'simple_switch_grpc';
+
+/**
+ * What bmv2's P4Runtime server (PI, proto/frontend/src/device_mgr.cpp) offers, as seen with bmv2
+ * 1.15.5: everything the bmv2 profile claims except registers, whose reads and writes it answers
+ * UNIMPLEMENTED (bmv2 reaches them only through its Thrift interface). The data plane still keeps
+ * quotas and sensitive-byte tallies in registers; the controller just cannot read or reset them.
+ */
+export const BMV2_P4RUNTIME_PROFILE: TargetProfile = { ...PROFILES.bmv2, registers: false };
 export const BMV2_JSON = 'nicguard.bmv2.json';
 
 export type Bmv2ErrorCode = 'BMV2_MISSING' | 'BMV2_START_FAILED';
@@ -199,20 +210,42 @@ export async function startBmv2Device(
   };
   let device: ScenarioDevice;
   try {
-    device = await connectProbeDevice(config, 10_000);
+    device = await connectBmv2Device(config, `bmv2 ${BMV2_BINARY} (pid ${bmv2.pid}) at ${bmv2.address}`);
   } catch (err) {
     await bmv2.stop();
     throw err;
   }
   return {
     ...device,
-    description: `bmv2 ${BMV2_BINARY} (pid ${bmv2.pid}) at ${bmv2.address}, report-mode PacketOut probes`,
     close: async () => {
       try {
         await device.close();
       } finally {
         await bmv2.stop();
       }
+    },
+  };
+}
+
+/** A running bmv2 reached over P4Runtime with what its server offers, probed by PacketOut. */
+export async function connectBmv2Device(
+  config: DeviceConfig,
+  name = config.address,
+): Promise<ScenarioDevice> {
+  const opened = await openDevice(config, loadNicguardPipeline(), {
+    reconnect: false,
+    connectTimeoutMs: 10_000,
+    profile: BMV2_P4RUNTIME_PROFILE,
+  });
+  const target = new PacketOutProbeTarget(opened.client, 5_000, `${name}, report-mode PacketOut probes`);
+  return {
+    client: opened.client,
+    target,
+    profile: BMV2_P4RUNTIME_PROFILE,
+    description: target.description,
+    close: async () => {
+      await target.close();
+      opened.client.close();
     },
   };
 }

@@ -12,21 +12,12 @@ import type { PacketInEvent } from '../../controller/p4runtime/stream';
 import { loadNicguardPipeline } from '../../controller/pipeline/artifacts';
 import { COUNTERS, TABLES } from '../../controller/pipeline/contract';
 import { entryKey } from '../../controller/pipeline/entries';
-import { PROFILES, type TargetProfile } from '../../controller/pipeline/profiles';
-import { Bmv2Process } from '../../controller/scenario/bmv2';
+import { BMV2_P4RUNTIME_PROFILE, Bmv2Process } from '../../controller/scenario/bmv2';
 import { SoftnicDataplane } from '../../controller/softnic/dataplane';
 import { Softnic } from '../../controller/softnic/server';
 
 const DEVICE_ID = 1n;
 
-/**
- * What bmv2's P4Runtime server (PI 0.x, proto/frontend/src/device_mgr.cpp) actually offers: register
- * reads and writes are answered UNIMPLEMENTED, so registers are reachable only through bmv2's own
- * Thrift interface. Both clients are opened with it so that the plans never touch a register; the
- * policy is still compiled for the bmv2 program (data-plane quotas and exfiltration limits), whose
- * registers start at zero on both fresh devices and then see the same traffic.
- */
-export const BMV2_OVER_P4RUNTIME: TargetProfile = { ...PROFILES.bmv2, registers: false };
 const PROBE_TIMEOUT_MS = 10_000;
 
 /** What a report-mode probe says about one frame: the PacketIn's fields and its payload. */
@@ -106,7 +97,7 @@ export async function readCells(client: DeviceClient, compiled: CompiledPolicy):
     for (const c of await client.readCounters(COUNTERS.ruleTx.name, id)) counter(COUNTERS.ruleTx.name, c);
   }
   // quota_used and sensitive_rx_bytes cannot be read from bmv2 over P4Runtime (see
-  // BMV2_OVER_P4RUNTIME); what they hold shows in the QUOTA and EXFIL verdicts instead.
+  // BMV2_P4RUNTIME_PROFILE); what they hold shows in the QUOTA and EXFIL verdicts instead.
   for (const q of compiled.quotaSlots) {
     for (const c of await client.readCounters(COUNTERS.quotaDrops.name, q.slot))
       counter(COUNTERS.quotaDrops.name, c);
@@ -162,7 +153,11 @@ export class DevicePair {
         const device = await openDevice(config, pipeline, {
           reconnect: false,
           connectTimeoutMs: 10_000,
-          profile: BMV2_OVER_P4RUNTIME,
+          // Both without register access, as bmv2's server is (BMV2_P4RUNTIME_PROFILE), so that
+          // the plans never touch a register; the policy is still compiled for the bmv2 program
+          // (data-plane quotas and exfiltration limits), whose registers start at zero on both fresh
+          // devices and then see the same traffic.
+          profile: BMV2_P4RUNTIME_PROFILE,
         });
         cleanups.push(() => device.client.close());
         return { name, device, probe: new ReportProbe(device.client) };
