@@ -172,6 +172,7 @@ struct local_metadata_t {
     bit<16>  quota_slot;
     bit<64>  quota_budget;
     bit<16>  meter_index;
+    bit<32>  window_epoch;
     bit<2>   color;
     bit<9>   out_port;
 }
@@ -254,8 +255,15 @@ control NicguardIngress(inout headers_t hdr, inout local_metadata_t meta,
     // needs the forwarded share, which only a counter after the verdict can give.
     counter(RULE_SLOTS, CounterType.packets_and_bytes) rule_tx_counter;
 
+    // A quota window is identified by an epoch the controller sets per slot in quota_window; the
+    // first packet of a new epoch finds the slot's stored epoch stale and starts from zero. Windows
+    // are reset by a table write, because bmv2's P4Runtime server cannot write registers.
     register<bit<64>>(QUOTA_SLOTS) quota_used;
+    register<bit<32>>(QUOTA_SLOTS) quota_epoch;
     register<bit<64>>(AGENT_SLOTS) sensitive_rx_bytes;
+    // The same tally as sensitive_rx_bytes, as a counter: registers cannot be read over bmv2's
+    // P4Runtime server, counters can.
+    counter(AGENT_SLOTS, CounterType.packets_and_bytes) sensitive_rx_counter;
 
     meter(METER_SLOTS, MeterType.bytes) rate_meter;
 
@@ -403,6 +411,17 @@ control NicguardIngress(inout headers_t hdr, inout local_metadata_t meta,
 
     action sensitive() { }
 
+    action set_window(bit<32> epoch) {
+        meta.window_epoch = epoch;
+    }
+
+    table quota_window {
+        key = { meta.quota_slot: exact @name("quota_slot"); }
+        actions = { set_window; @defaultonly NoAction; }
+        const default_action = NoAction();
+        size = 65536;
+    }
+
     table sensitive_v4 {
         key = { hdr.ipv4.src_addr: lpm @name("src_addr"); }
         actions = { sensitive; @defaultonly NoAction; }
@@ -430,6 +449,7 @@ control NicguardIngress(inout headers_t hdr, inout local_metadata_t meta,
         bit<64> seen;
         sensitive_rx_bytes.read(seen, (bit<32>) meta.agent_id);
         sensitive_rx_bytes.write((bit<32>) meta.agent_id, seen + (bit<64>) std.packet_length);
+        sensitive_rx_counter.count((bit<32>) meta.agent_id);
     }
 
     apply {
@@ -504,11 +524,19 @@ control NicguardIngress(inout headers_t hdr, inout local_metadata_t meta,
                 }
             }
             if (meta.verdict == VERDICT_ALLOW && meta.quota_slot != 0) {
+                quota_window.apply();
+                bit<32> seen_epoch;
+                quota_epoch.read(seen_epoch, (bit<32>) meta.quota_slot);
                 bit<64> used;
                 quota_used.read(used, (bit<32>) meta.quota_slot);
+                if (seen_epoch != meta.window_epoch) {
+                    used = 0;
+                    quota_epoch.write((bit<32>) meta.quota_slot, meta.window_epoch);
+                }
                 if (used + (bit<64>) std.packet_length > meta.quota_budget) {
                     fail(REASON_QUOTA);
                     quota_drop_counter.count((bit<32>) meta.quota_slot);
+                    quota_used.write((bit<32>) meta.quota_slot, used);
                 } else {
                     quota_used.write((bit<32>) meta.quota_slot, used + (bit<64>) std.packet_length);
                 }

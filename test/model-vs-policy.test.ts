@@ -10,9 +10,8 @@ import fc from 'fast-check';
 import { packetArb, policyArb } from '../controller/compiler/arbitraries';
 import { compilePolicy, type CompiledPolicy } from '../controller/compiler/compile';
 import type { DeviceConfig } from '../controller/config/config';
-import { applyCompiled, openDevice, type OpenedDevice } from '../controller/device/device';
+import { applyCompiled, openDevice, startQuotaWindows, type OpenedDevice } from '../controller/device/device';
 import { loadNicguardPipeline } from '../controller/pipeline/artifacts';
-import { REGISTERS } from '../controller/pipeline/contract';
 import { PROFILES } from '../controller/pipeline/profiles';
 import {
   ETH_ARP,
@@ -86,6 +85,7 @@ describe('packet model after compile + P4Runtime apply agrees with evaluatePolic
     await nic?.stop();
   });
 
+  let windowEpochs = 0;
   async function install(policy: PolicySet): Promise<CompiledPolicy> {
     const compiled = compilePolicy(
       policy,
@@ -95,14 +95,11 @@ describe('packet model after compile + P4Runtime apply agrees with evaluatePolic
     const { result } = await applyCompiled(device.client, compiled);
     assert.equal(result.ok, true, result.error?.message);
     // Quota windows start empty for each policy, as the controller's window reset would leave them.
-    if (compiled.quotaSlots.length > 0) {
-      await device.client.write(
-        compiled.quotaSlots.map((q) => ({
-          type: 'MODIFY' as const,
-          register: { register: REGISTERS.quotaUsed.name, index: q.slot, value: 0n },
-        })),
-      );
-    }
+    await startQuotaWindows(
+      device.client,
+      compiled.quotaSlots.map((q) => q.slot),
+      ++windowEpochs,
+    );
     previous = compiled;
     return compiled;
   }

@@ -11,7 +11,6 @@ import {
   NO_EXFIL_LIMIT,
   PACKET_METADATA,
   Reason,
-  REGISTERS,
   TABLES,
 } from '../controller/pipeline/contract';
 import type {
@@ -212,22 +211,35 @@ describe('softnic end to end: P4Runtime writes, report-mode probes, counters rea
     assert.deepEqual([dropData.packet_count, dropData.byte_count], ['1', String(denied.length + 2)]);
   });
 
-  it('enforces a quota whose usage is readable as a register over P4Runtime', async () => {
+  it('enforces a quota, and a new epoch in quota_window starts the window over', async () => {
     const frame = probe(8443, 400); // 454 bytes + 2: two fit in 1000, the third does not.
     const reasons = [];
     for (let i = 0; i < 3; i++) reasons.push((await send(frame)).reason);
     assert.deepEqual(reasons, [0n, 0n, BigInt(Reason.QUOTA)]);
-    const reg = await readEntities(s.client, [
+    const drops = await readEntities(s.client, [
       {
-        register_entry: {
-          register_id: p4info.registers.get(REGISTERS.quotaUsed.name).id,
+        counter_entry: {
+          counter_id: p4info.counters.get(COUNTERS.quotaDrops.name).id,
           index: { index: '5' },
         },
       },
     ]);
-    assert.equal(reg.failure, undefined, JSON.stringify(reg.failure));
-    const cell = reg.entities[0].register_entry!.data!;
-    assert.equal(decodeUnsigned(cell.bitstring!, 64), 2n * BigInt(frame.length + 2));
+    assert.equal(drops.entities[0].counter_entry!.data!.packet_count, '1');
+    // Registers cannot be written over bmv2's P4Runtime: a window is reset by a table write.
+    const failed = await writeUpdates(s.client, 1, [
+      {
+        type: 'INSERT',
+        entity: {
+          table_entry: entry(TABLES.quotaWindow.name, { quota_slot: exact(5n) }, ACTIONS.setWindow.name, {
+            epoch: 1n,
+          }),
+        },
+      },
+    ]);
+    assert.equal(failed, undefined, JSON.stringify(failed));
+    const after = [];
+    for (let i = 0; i < 3; i++) after.push((await send(frame)).reason);
+    assert.deepEqual(after, [0n, 0n, BigInt(Reason.QUOTA)], 'the new window holds the same budget');
   });
 
   it('colours with a meter configured over P4Runtime', async () => {

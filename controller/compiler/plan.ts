@@ -34,7 +34,7 @@
 // agent, so the delete-then-insert gap is covered by the unknown-port drop, never by a lower allow
 // (the compiler avoids this case by moving changed rules to new priorities when it knows the
 // previous allocation).
-import { ACTIONS, REGISTERS, TABLES } from '../pipeline/contract';
+import { ACTIONS, TABLES } from '../pipeline/contract';
 import { EntrySpec, MeterConfigSpec, RegisterCellSpec, entryKey, sameContent } from '../pipeline/entries';
 import { ProfileName, TargetProfile } from '../pipeline/profiles';
 import { CompiledPolicy, entryToJson } from './compile';
@@ -77,7 +77,6 @@ export interface Plan {
     readonly modify: number;
     readonly delete: number;
     readonly meters: number;
-    readonly registers: number;
   };
   readonly changes: readonly RuleChange[];
   /** Installed entries that carry no nicguard provenance: reported, and removed by the plan. */
@@ -181,8 +180,6 @@ interface InstalledIndex {
   readonly positionOf: ReadonlyMap<EntrySpec, number>;
   /** agent id → positions of the port_map entries that bind it */
   readonly portsOf: ReadonlyMap<number, readonly number[]>;
-  readonly slotsInUse: ReadonlySet<bigint>;
-  readonly idsInUse: ReadonlySet<bigint>;
 }
 
 const installedCache = new WeakMap<readonly EntrySpec[], InstalledIndex>();
@@ -198,8 +195,6 @@ function installedIndex(entries: readonly EntrySpec[]): InstalledIndex {
   const positionOfKey = new Map<string, number>();
   const positionOf = new Map<EntrySpec, number>();
   const portsOf = new Map<number, number[]>();
-  const slotsInUse = new Set<bigint>();
-  const idsInUse = new Set<bigint>();
   for (let p = 0; p < kept.length; p++) {
     const entry = kept[p];
     positionOfKey.set(keys[p], p);
@@ -212,8 +207,6 @@ function installedIndex(entries: readonly EntrySpec[]): InstalledIndex {
         else portsOf.set(id, [p]);
       }
     }
-    if (entry.params.quota_slot !== undefined) slotsInUse.add(entry.params.quota_slot);
-    if (entry.action === ACTIONS.agentPort.name) idsInUse.add(entry.params.agent_id);
   }
   const index: InstalledIndex = {
     sourceLength: entries.length,
@@ -222,8 +215,6 @@ function installedIndex(entries: readonly EntrySpec[]): InstalledIndex {
     positionOfKey,
     positionOf,
     portsOf,
-    slotsInUse,
-    idsInUse,
   };
   installedCache.set(entries, index);
   return index;
@@ -495,26 +486,6 @@ export function planChange(
     if (!wantedMeters.has(key))
       stage.cleanup.push({ type: 'MODIFY', meterReset: { meter: old.meter, index: old.index } });
   }
-  let registers = 0;
-  if (profile.registers) {
-    // A slot or agent id new to the device may hold a count from an earlier owner: zero it first.
-    // Desired entries that are installed as they are hold slots and ids already in use.
-    const { slotsInUse, idsInUse } = installed;
-    const zero = new Map<string, RegisterCellSpec>();
-    for (const entry of wantChanged.values()) {
-      const slot = entry.params.quota_slot;
-      if (slot !== undefined && slot !== 0n && !slotsInUse.has(slot)) {
-        zero.set(`q${slot}`, { register: REGISTERS.quotaUsed.name, index: Number(slot), value: 0n });
-      }
-      if (entry.action === ACTIONS.agentPort.name && !idsInUse.has(entry.params.agent_id)) {
-        const id = entry.params.agent_id;
-        zero.set(`a${id}`, { register: REGISTERS.sensitiveRxBytes.name, index: Number(id), value: 0n });
-      }
-    }
-    for (const cell of zero.values()) stage.meters.push({ type: 'MODIFY', register: cell });
-    registers = zero.size;
-  }
-
   const phases: PlanPhase[] = [];
   const addPhase = (name: string, updates: readonly Update[]) => {
     if (updates.length === 0) return;
@@ -555,8 +526,7 @@ export function planChange(
     phases,
     summary: {
       ...counts,
-      meters: stage.meters.length - registers + stage.cleanup.filter((u) => 'meterReset' in u).length,
-      registers,
+      meters: stage.meters.length + stage.cleanup.filter((u) => 'meterReset' in u).length,
     },
     changes,
     drift,
@@ -574,7 +544,7 @@ export function isEmptyPlan(plan: Plan): boolean {
 
 /** The plan for people: one line per rule (or agent, uplink, …) with what happens to its entries. */
 export function renderPlan(plan: Plan): string {
-  const { insert, modify, delete: del, meters, registers } = plan.summary;
+  const { insert, modify, delete: del, meters } = plan.summary;
   if (isEmptyPlan(plan))
     return `No changes: the device already matches the policy${plan.toVersion ? ` ${plan.toVersion.slice(0, 12)}` : ''}.`;
   const lines = [
@@ -600,8 +570,7 @@ export function renderPlan(plan: Plan): string {
     lines.push(`  ! ${plan.drift.length} installed entries no policy explains (drift) will be removed`);
   if (plan.detached.length > 0)
     lines.push(`  ! detached while their entries are replaced: ${plan.detached.join(', ')}`);
-  if (meters || registers)
-    lines.push(`  meters: ${meters} to configure or reset; counters: ${registers} to zero`);
+  if (meters) lines.push(`  meters: ${meters} to configure or reset`);
   const batches = plan.phases.reduce((n, p) => n + p.batches.length, 0);
   lines.push(
     `  ${plan.phases.length} phases, ${batches} writes: ${plan.phases.map((p) => p.name).join(', ')}`,

@@ -15,7 +15,7 @@ import { writeSigningKeyPair } from '../ops/evidence';
 import { loadPolicySet } from '../policy/load';
 import { formatDiagnostics } from '../policy/errors';
 import { loadNicguardPipeline } from '../pipeline/artifacts';
-import { DIGESTS, REGISTERS } from '../pipeline/contract';
+import { COUNTERS, DIGESTS } from '../pipeline/contract';
 import { buildReportData } from '../reports/from-evidence';
 import { renderReportHtml } from '../reports/report';
 import { SoftnicDataplane } from '../softnic/dataplane';
@@ -240,8 +240,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
     const before = flow(AGENTS.analyst, HOSTS.exportApi, 256 * 1024);
     const read = flow(AGENTS.analyst, HOSTS.crm, 8 * 1024, 3 * MiB);
-    const [tally] = await client.readRegisters(
-      REGISTERS.sensitiveRxBytes.name,
+    const [tally] = await client.readCounters(
+      COUNTERS.sensitiveRx.name,
       compiled.agents.find((a) => a.name === AGENTS.analyst.name)!.agentId,
     );
     const exfil = flow(AGENTS.analyst, HOSTS.exportApi, 2 * MiB);
@@ -250,11 +250,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       'analyst-agent reads sensitive data, then tries to export it',
       [
         `before reading: an upload of 256 KiB to the export API went through (${before.forwarded}/${before.packets} packets)`,
-        `it read ${mib(Number(tally?.value ?? 0n))} from the CRM (threshold 1 MiB), read over P4Runtime from the DPU's tally`,
+        `it read ${mib(Number(tally?.bytes ?? 0n))} from the CRM (threshold 1 MiB), read over P4Runtime from the DPU's counters`,
         `then: the 2 MiB export was blocked, ${exfil.reasons.EXFIL ?? 0}/${exfil.packets} packets dropped by the exfiltration guard`,
         `the trusted ticketing service stays reachable (${ticket.forwarded}/${ticket.packets} packets forwarded)`,
       ],
-      { before, read, tally: tally?.value, exfil, ticket },
+      { before, read, tally: tally?.bytes, exfil, ticket },
       before.dropped === 0 && exfil.forwarded === 0 && ticket.dropped === 0,
     );
 
@@ -299,8 +299,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     step(
       'Telemetry becomes evidence; an hour later the quota window resets',
       [
-        `${collected.samples + collectedAfter.samples} counter samples (per rule, from the DPU's direct counters) and ${digests} denial digests recorded`,
-        `the controller closed ${windows.length} quota window(s) and zeroed the quota; the next LLM call went through (${after.forwarded}/${after.packets} packets)`,
+        `${collected.samples + collectedAfter.samples} counter samples (per rule, from the DPU's counters) and ${digests} denial digests recorded`,
+        `the controller closed ${windows.length} quota window(s) and started a new one through the quota_window table; the next LLM call went through (${after.forwarded}/${after.packets} packets)`,
       ],
       { samples: collected.samples + collectedAfter.samples, digests, windowsClosed: windows.length, after },
       windows.length > 0 && after.dropped === 0,

@@ -7,11 +7,11 @@ import { readFileSync } from 'node:fs';
 import { DeviceClient } from '../p4runtime/client';
 import type { ClientOptions } from '../p4runtime/client';
 import type { TlsOptions } from '../p4runtime/connection';
-import { METERS, REGISTERS } from '../pipeline/contract';
+import { ACTIONS, METERS, TABLES, type TableContract } from '../pipeline/contract';
 import type { PipelineArtifacts } from '../pipeline/artifacts';
 import { profileByName, type TargetProfile } from '../pipeline/profiles';
 import type { DeviceConfig } from '../config/config';
-import type { MeterConfigSpec } from '../pipeline/entries';
+import type { EntrySpec, MeterConfigSpec } from '../pipeline/entries';
 import type { CompiledPolicy } from '../compiler/compile';
 import { planChange, type DeviceState, type Plan, type Update } from '../compiler/plan';
 import { applyPlan, type ApplyProgress, type ApplyResult, type DeviceWriter } from '../compiler/apply';
@@ -86,7 +86,14 @@ export async function readDeviceState(client: DeviceClient): Promise<DeviceState
   for (const cell of await client.readMeters(METERS.rate.name)) {
     if (cell.config) meters.push({ meter: cell.meter, index: cell.index, ...cell.config });
   }
-  return { entries: readings.map((r) => r.entry), meters };
+  // Tables the controller writes at run time (quota window epochs) are not compiled from policy:
+  // the planner must neither count them as drift nor remove them.
+  const runtimeOwned = new Set<string>(
+    Object.values(TABLES as Record<string, TableContract>)
+      .filter((t) => t.runtimeOwned)
+      .map((t) => t.name),
+  );
+  return { entries: readings.map((r) => r.entry).filter((e) => !runtimeOwned.has(e.table)), meters };
 }
 
 /** The planner's DeviceWriter over the client: one Write per batch, a result per update. */
@@ -116,29 +123,36 @@ export async function applyCompiled(
   return { plan, result, durationUs: Number((process.hrtime.bigint() - started) / 1000n) };
 }
 
+/** The quota_window entry that gives `slot` the window `epoch`. */
+export function quotaWindowEntry(slot: number, epoch: number): EntrySpec {
+  return {
+    table: TABLES.quotaWindow.name,
+    match: { quota_slot: { kind: 'exact', value: BigInt(slot) } },
+    action: ACTIONS.setWindow.name,
+    params: { epoch: BigInt(epoch) },
+  };
+}
+
+/** Starts new quota windows: INSERT the slots' quota_window entries, MODIFY those that exist. */
+export async function startQuotaWindows(
+  client: DeviceClient,
+  slots: readonly number[],
+  epoch: number,
+): Promise<void> {
+  if (slots.length === 0) return;
+  const entries = slots.map((slot) => quotaWindowEntry(slot, epoch));
+  const inserted = await client.writeBatch(entries.map((entry) => ({ type: 'INSERT' as const, entry })));
+  const existing = entries.filter((_, i) => !inserted[i].ok && inserted[i].code === 'ALREADY_EXISTS');
+  const failed = inserted.find((r) => !r.ok && r.code !== 'ALREADY_EXISTS');
+  if (failed) throw new Error(`cannot start quota windows: ${failed.code}: ${failed.message}`);
+  if (existing.length > 0) await client.write(existing.map((entry) => ({ type: 'MODIFY' as const, entry })));
+}
+
 /** The reads and the one write telemetry needs, over the client. */
 export function telemetrySource(client: DeviceClient): TelemetrySource {
   return {
     readDirectCounters: (table) => client.readDirectCounters(table),
     readCounters: (counter) => client.readCounters(counter),
-    readRegisters: (register) => client.readRegisters(register),
-    writeRegisters: async (cells) => {
-      if (cells.length > 0)
-        await client.write(cells.map((register) => ({ type: 'MODIFY' as const, register })));
-    },
+    startQuotaWindows: (slots, epoch) => startQuotaWindows(client, slots, epoch),
   };
-}
-
-/** Zeroes the agents' sensitive-data tallies (a new exfiltration window), where registers exist. */
-export async function resetSensitiveTallies(
-  client: DeviceClient,
-  agentIds: readonly number[],
-): Promise<void> {
-  if (!client.profile.registers || agentIds.length === 0) return;
-  await client.write(
-    agentIds.map((index) => ({
-      type: 'MODIFY' as const,
-      register: { register: REGISTERS.sensitiveRxBytes.name, index, value: 0n },
-    })),
-  );
 }

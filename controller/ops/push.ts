@@ -10,7 +10,10 @@ import { applyPlan, type ApplyProgress, type ApplyResult } from '../compiler/app
 import { canonicalJson, canonicalPolicy, policyVersion } from '../policy/canonical';
 import type { PolicySet } from '../policy/model';
 import type { DeviceClient } from '../p4runtime/client';
-import { clientWriter, readDeviceState } from '../device/device';
+import { clientWriter, readDeviceState, startQuotaWindows } from '../device/device';
+import { windowEpoch } from '../telemetry/collector';
+import { ACTIONS } from '../pipeline/contract';
+import type { EntrySpec } from '../pipeline/entries';
 import type { EvidenceLog } from '../evidence';
 
 export interface PushInput {
@@ -51,6 +54,14 @@ function hasPolicyVersion(log: EvidenceLog, hash: string, until: number): boolea
   });
 }
 
+function quotaSlotsOf(entries: readonly EntrySpec[]): Set<number> {
+  const slots = new Set<number>();
+  for (const e of entries) {
+    if (e.action === ACTIONS.allowQuota.name && e.params.quota_slot) slots.add(Number(e.params.quota_slot));
+  }
+  return slots;
+}
+
 /**
  * Compiles, plans and (unless dryRun) applies `policySet` to the device. Device rejections come
  * back in `result` rather than as exceptions; the push record says whether the device now holds
@@ -88,6 +99,10 @@ export async function pushPolicy(input: PushInput): Promise<PushOutcome> {
     });
   }
   const result = await applyPlan(plan, clientWriter(input.client), input.onProgress);
+  // A quota slot new to the device may still hold another rule's use: give it a window of its own.
+  const installedSlots = quotaSlotsOf(current.entries);
+  const fresh = [...quotaSlotsOf(compiled.entries)].filter((slot) => !installedSlots.has(slot));
+  if (result.ok && fresh.length > 0) await startQuotaWindows(input.client, fresh, windowEpoch(now()));
   const durationUs = elapsed();
   if (log) {
     const outcome = result.ok ? 'ok' : result.updatesDone > 0 ? 'partial' : 'failed';

@@ -629,7 +629,7 @@ export class DeviceClient extends EventEmitter<ClientEvents> {
   }
 
   async readRegisters(register: string, index?: number): Promise<RegisterCellSpec[]> {
-    if (!this.profile.registers) this.refuse('register read', 'has no registers');
+    if (!this.profile.registerAccess) this.refuse('register read', 'has no register access over P4Runtime');
     return this.read([registersQuery(this.codec(), register, index)], registerReading);
   }
 

@@ -180,8 +180,15 @@ describe('write: profile refusals', () => {
       refused({ type: 'INSERT', entity: { digest_entry: { digest_id: 1 } } }),
       'digest configuration',
     );
+    // bmv2's server answers register writes with UNIMPLEMENTED: refused before sending there too.
+    assert.throws(
+      () =>
+        checkProfile(PROFILES.bmv2, { type: 'MODIFY', register: { register: 'ing.r', index: 0, value: 1n } }),
+      /bmv2.*no register access over P4Runtime/,
+    );
+    const withAccess = { ...PROFILES.bmv2, registerAccess: true };
     assert.doesNotThrow(() =>
-      checkProfile(PROFILES.bmv2, { type: 'MODIFY', register: { register: 'ing.r', index: 0, value: 1n } }),
+      checkProfile(withAccess, { type: 'MODIFY', register: { register: 'ing.r', index: 0, value: 1n } }),
     );
   });
 

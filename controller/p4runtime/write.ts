@@ -75,12 +75,13 @@ export function checkProfile(profile: TargetProfile, op: WriteOp): void {
     return;
   }
   if ('register' in op) {
-    if (!profile.registers) refuse('register write', 'has no registers');
+    if (!profile.registerAccess) refuse('register write', 'has no register access over P4Runtime');
     return;
   }
   if ('entity' in op) {
     const e = op.entity;
-    if (e.register_entry && !profile.registers) refuse('register write', 'has no registers');
+    if (e.register_entry && !profile.registerAccess)
+      refuse('register write', 'has no register access over P4Runtime');
     if (e.digest_entry && !profile.digests) refuse('digest configuration', 'has no digests');
     if (e.table_entry && op.type === 'MODIFY' && !profile.modifyEntries && !e.table_entry.is_default_action) {
       refuse(

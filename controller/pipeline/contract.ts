@@ -31,6 +31,11 @@ export interface TableContract {
   readonly size: number;
   /** Name of the direct counter attached to the table, if any. */
   readonly directCounter?: string;
+  /**
+   * Written by the controller at run time (e.g. quota window epochs), not compiled from policy:
+   * the planner neither installs nor removes its entries.
+   */
+  readonly runtimeOwned?: boolean;
 }
 
 export interface IndexedContract {
@@ -155,6 +160,14 @@ export const TABLES = {
   },
   sensitiveV4: sensitiveTable('v4', 32),
   sensitiveV6: sensitiveTable('v6', 128),
+  quotaWindow: {
+    name: ingress('quota_window'),
+    keys: [{ name: 'quota_slot', kind: 'EXACT', bitwidth: 16 }],
+    actions: [ingress('set_window')],
+    defaultAction: 'NoAction',
+    size: 65536,
+    runtimeOwned: true,
+  },
 } as const satisfies Record<string, TableContract>;
 
 export type TableKey = keyof typeof TABLES;
@@ -214,6 +227,7 @@ export const ACTIONS = {
   },
   noRoute: { name: ingress('no_route'), params: [] },
   sensitive: { name: ingress('sensitive'), params: [] },
+  setWindow: { name: ingress('set_window'), params: [{ name: 'epoch', bitwidth: 32 }] },
 } as const satisfies Record<string, ActionContract>;
 
 export const COUNTERS = {
@@ -222,11 +236,14 @@ export const COUNTERS = {
   quotaDrops: { name: ingress('quota_drop_counter'), size: 65536 },
   /** Per rule id: what the rule let out (after every later stage), the evidence of bytes out. */
   ruleTx: { name: ingress('rule_tx_counter'), size: 131072 },
+  /** Per agent id: bytes received from sensitive sources (the readable twin of the tally register). */
+  sensitiveRx: { name: ingress('sensitive_rx_counter'), size: 4096 },
 } as const satisfies Record<string, IndexedContract>;
 
 export const REGISTERS = {
   quotaUsed: { name: ingress('quota_used'), size: 65536, bitwidth: 64 },
   sensitiveRxBytes: { name: ingress('sensitive_rx_bytes'), size: 4096, bitwidth: 64 },
+  quotaEpoch: { name: ingress('quota_epoch'), size: 65536, bitwidth: 32 },
 } as const satisfies Record<string, RegisterContract>;
 
 export const METERS = {

@@ -11,8 +11,14 @@ export interface TargetProfile {
   readonly arbitration: boolean;
   /** MODIFY of non-default table entries; without it a change is DELETE then INSERT. */
   readonly modifyEntries: boolean;
-  /** Register reads and writes; without them quotas and taint live in the controller. */
+  /** The program keeps data-plane registers (quota and taint state); without them quotas live in the controller. */
   readonly registers: boolean;
+  /**
+   * Register reads and writes over P4Runtime (§9.7). bmv2's server (PI) answers both with
+   * UNIMPLEMENTED, so nicguard never needs them: quota windows are reset through a table and
+   * register state is mirrored in counters.
+   */
+  readonly registerAccess: boolean;
   /** Digest configuration and DigestList delivery. */
   readonly digests: boolean;
   /** PacketIn / PacketOut on the stream. */
@@ -34,6 +40,7 @@ const bmv2: TargetProfile = {
   arbitration: true,
   modifyEntries: true,
   registers: true,
+  registerAccess: false,
   digests: true,
   packetIo: true,
   capabilitiesRpc: true,
@@ -55,6 +62,7 @@ export const PROFILES: Readonly<Record<ProfileName, TargetProfile>> = {
     arbitration: false,
     modifyEntries: false,
     registers: false,
+    registerAccess: false,
     digests: false,
     packetIo: true,
     capabilitiesRpc: false,

@@ -3,12 +3,12 @@
 // counters come back over P4Runtime the way telemetry reads them. Each step passes or fails on its
 // own; a failed step does not stop the scenario, so one run shows every broken expectation.
 
-import { applyCompiled, openDevice, resetSensitiveTallies, telemetrySource } from '../device/device';
+import { applyCompiled, openDevice, telemetrySource } from '../device/device';
 import type { DeviceConfig } from '../config/config';
 import type { DeviceClient } from '../p4runtime/client';
 import { ConnectionError } from '../p4runtime/errors';
 import { loadNicguardPipeline } from '../pipeline/artifacts';
-import { COUNTERS, Reason, REGISTERS, TABLES } from '../pipeline/contract';
+import { COUNTERS, Reason, TABLES } from '../pipeline/contract';
 import { profileByName, type TargetProfile } from '../pipeline/profiles';
 import type { SoftnicMode } from '../softnic/dpl-mode';
 import { agentExfiltrationThreshold } from '../policy/model';
@@ -152,7 +152,7 @@ export async function connectProbeDevice(
 
 /**
  * The telemetry reads, with wildcard reads of the large indexed arrays (rule_tx_counter has 131072
- * cells, quota_used and quota_drop_counter 65536) narrowed to the cells this scenario's policy
+ * cells, quota_drop_counter 65536) narrowed to the cells this scenario's policy
  * uses: a wildcard read of those costs about a second on the softnic, and cells no rule of the
  * policy owns cannot change what a check sees. Each cell is still read over P4Runtime (§9.4.2, §9.7).
  */
@@ -168,11 +168,6 @@ function policyCellsSource(client: DeviceClient, p: PreparedScenario): Telemetry
       if (counter === COUNTERS.ruleTx.name) return cells(ruleIds, (i) => client.readCounters(counter, i));
       if (counter === COUNTERS.quotaDrops.name) return cells(slots, (i) => client.readCounters(counter, i));
       return full.readCounters(counter);
-    },
-    readRegisters: (register) => {
-      if (register === REGISTERS.quotaUsed.name)
-        return cells(slots, (i) => client.readRegisters(register, i));
-      return full.readRegisters(register);
     },
   };
 }
@@ -259,16 +254,16 @@ class ScenarioRun {
 
   /** Brings the device to the scenario's starting point: its policy, empty quotas and tallies. */
   async setUp(): Promise<void> {
+    // A fresh pipeline is the only way to empty data-plane registers (quota use, sensitive tallies)
+    // that bmv2's P4Runtime server cannot write; it clears tables and counters too.
+    const pipeline = loadNicguardPipeline();
+    await this.device.client.ensurePipeline(
+      { p4info: pipeline.p4info, deviceConfig: pipeline.deviceConfig, cookie: pipeline.cookie },
+      { force: true },
+    );
     const { result } = await applyCompiled(this.device.client, this.p.compiled);
     if (!result.ok) throw new ApplyFailed(result.error?.message ?? 'the device refused the policy');
     await this.device.target.policyChanged();
-    if (this.device.profile.registers) {
-      await this.collector.closeQuotaWindows(true);
-      await resetSensitiveTallies(
-        this.device.client,
-        this.p.compiled.agents.map((a) => a.agentId),
-      );
-    }
     // Counters are not reset by a policy change; checks are against what this scenario added.
     await this.collector.collect();
     this.baseline = this.totals.copy();
@@ -473,8 +468,9 @@ class ScenarioRun {
       const place = this.p.agents.get(c.agent)!;
       const def = this.p.policySet.agents.find((a) => a.name === c.agent)!;
       const threshold = agentExfiltrationThreshold(this.p.policySet, def);
-      const cells = await this.device.client.readRegisters(REGISTERS.sensitiveRxBytes.name, place.agentId);
-      const tally = cells[0]?.value ?? 0n;
+      // The tally register's readable twin: sensitive_rx_counter counts the same bytes.
+      const cells = await this.device.client.readCounters(COUNTERS.sensitiveRx.name, place.agentId);
+      const tally = cells[0]?.bytes ?? 0n;
       const tainted = threshold !== undefined && tally > BigInt(threshold);
       const limit =
         threshold === undefined ? 'no exfiltration threshold' : `threshold ${formatBytes(threshold)}`;

@@ -126,6 +126,7 @@ const Kind = {
   NO_MATCH: 8,
   TO_HOST: 9,
   NO_ROUTE: 10,
+  SET_WINDOW: 11,
 } as const;
 
 /** An action with its parameters decoded once, when the entry is indexed. */
@@ -140,6 +141,7 @@ interface ActionCall {
   readonly budget: bigint;
   readonly meterIndex: number;
   readonly port: number;
+  readonly epoch: number;
 }
 
 /** local_metadata_t, reused across packets. */
@@ -280,6 +282,7 @@ export class PacketModel {
   private readonly hostRoute: ExactIndex<ActionCall>;
   private readonly sensitiveV4: LpmIndex<ActionCall>;
   private readonly sensitiveV6: LpmIndex<ActionCall>;
+  private readonly quotaWindow: ExactIndex<ActionCall>;
   private readonly tables: Record<
     'portMap' | 'aclV4' | 'aclV6' | 'hostRoute' | 'sensitiveV4' | 'sensitiveV6',
     TableState
@@ -289,7 +292,9 @@ export class PacketModel {
   private readonly auditCounter: CounterCell[];
   private readonly quotaDropCounter: CounterCell[];
   private readonly ruleTxCounter: CounterCell[];
+  private readonly sensitiveRxCounter: CounterCell[];
   private readonly quotaUsed: bigint[];
+  private readonly quotaEpoch: bigint[];
   private readonly sensitiveRxBytes: bigint[];
   private readonly rateMeter: MeterCell[];
   private readonly denyDigestId: number;
@@ -331,6 +336,7 @@ export class PacketModel {
         budget: get('budget'),
         meterIndex: Number(get('meter_index')),
         port: Number(get('port')),
+        epoch: Number(get('epoch')),
       };
     };
     const table = (name: string) => state.table(name);
@@ -351,6 +357,7 @@ export class PacketModel {
     this.hostRoute = new ExactIndex(this.tables.hostRoute, compile);
     this.sensitiveV4 = new LpmIndex(this.tables.sensitiveV4, compile);
     this.sensitiveV6 = new LpmIndex(this.tables.sensitiveV6, compile);
+    this.quotaWindow = new ExactIndex(table(TABLES.quotaWindow.name), compile);
     this.v4Key = this.aclV4.newKey();
     this.v6Key = this.aclV6.newKey();
 
@@ -358,7 +365,9 @@ export class PacketModel {
     this.auditCounter = state.counter(COUNTERS.audits.name);
     this.quotaDropCounter = state.counter(COUNTERS.quotaDrops.name);
     this.ruleTxCounter = state.counter(COUNTERS.ruleTx.name);
+    this.sensitiveRxCounter = state.counter(COUNTERS.sensitiveRx.name);
     this.quotaUsed = state.register(REGISTERS.quotaUsed.name);
+    this.quotaEpoch = state.register(REGISTERS.quotaEpoch.name);
     this.sensitiveRxBytes = state.register(REGISTERS.sensitiveRxBytes.name);
     this.rateMeter = state.meter(METERS.rate.name);
     this.denyDigestId = state.p4info.digests.get(DIGESTS.deny.name).id;
@@ -378,6 +387,7 @@ export class PacketModel {
       [ACTIONS.noMatch.name, Kind.NO_MATCH],
       [ACTIONS.toHost.name, Kind.TO_HOST],
       [ACTIONS.noRoute.name, Kind.NO_ROUTE],
+      [ACTIONS.setWindow.name, Kind.SET_WINDOW],
     ];
     const out = new Map<number, ActionDecoder>();
     for (const [name, kind] of kinds) {
@@ -522,6 +532,7 @@ export class PacketModel {
       // add_sensitive_bytes: a bit<64> read-modify-write, wrapping like the register does.
       const cells = this.sensitiveRxBytes;
       if (m.agentId < cells.length) cells[m.agentId] = BigInt.asUintN(U64, cells[m.agentId] + lengthBig);
+      this.countIndexed(this.sensitiveRxCounter, m.agentId, lengthBig);
     }
   }
 
@@ -581,13 +592,21 @@ export class PacketModel {
     }
     // Quota.
     if (m.verdict === VERDICT_ALLOW && m.quotaSlot !== 0) {
+      // quota_window: the slot's current epoch (0 without an entry); a stored epoch that differs
+      // starts the window from zero.
+      const epoch = BigInt(this.quotaWindow.lookup1(m.quotaSlot)?.action.epoch ?? 0);
       const cells = this.quotaUsed;
       const inRange = m.quotaSlot < cells.length;
-      const used = inRange ? cells[m.quotaSlot] : 0n;
+      let used = inRange ? cells[m.quotaSlot] : 0n;
+      if (inRange && this.quotaEpoch[m.quotaSlot] !== epoch) {
+        used = 0n;
+        this.quotaEpoch[m.quotaSlot] = epoch;
+      }
       const after = BigInt.asUintN(U64, used + lengthBig);
       if (after > m.quotaBudget) {
         m.fail(Reason.QUOTA);
         this.countIndexed(this.quotaDropCounter, m.quotaSlot, lengthBig);
+        if (inRange) cells[m.quotaSlot] = used;
       } else if (inRange) {
         cells[m.quotaSlot] = after;
       }

@@ -126,10 +126,9 @@ export class ReadProcessor {
         const me = entity.meter_entry!;
         return this.readIndexed(me.meter_id ?? 0, me.index, 'meter', out);
       }
-      case 'register_entry': {
-        const re = entity.register_entry!;
-        return this.readIndexed(re.register_id ?? 0, re.index, 'register', out);
-      }
+      case 'register_entry':
+        // As bmv2's P4Runtime server (PI): registers are data-plane state, not readable over P4Runtime.
+        throw unsupported('RegisterEntry reads are not supported by this target, as by bmv2');
       case 'direct_counter_entry':
         return this.readDirect(entity.direct_counter_entry!.table_entry, 'counter', out);
       case 'direct_meter_entry':

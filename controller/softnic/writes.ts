@@ -45,7 +45,6 @@ import {
   type UpdateKind,
   type WireCounterData,
   type WireDigestEntry,
-  type WireRegisterEntry,
   type WireIndex,
   type WireMeterConfig,
   type WireTableEntry,
@@ -180,7 +179,9 @@ export class WriteProcessor {
           entity.direct_meter_entry!.config,
         );
       case 'register_entry':
-        return this.writeRegister(kind, entity.register_entry!);
+        // bmv2's P4Runtime server (PI) answers every RegisterEntry write with UNIMPLEMENTED; the
+        // reference model does the same, so nothing that works here can fail on bmv2.
+        throw unsupported('RegisterEntry writes are not supported by this target, as by bmv2');
       case 'digest_entry':
         return this.writeDigest(kind, entity.digest_entry!);
       case undefined:
@@ -531,31 +532,6 @@ export class WriteProcessor {
     modifyOnly(kind, 'DirectMeterEntry');
     cell.meter.config = config ? meterRates(config) : undefined;
     cell.meter.model = undefined;
-  }
-
-  // ------------------------------------------------------------ registers (§9.7)
-
-  private writeRegister(kind: UpdateKind, re: WireRegisterEntry): void {
-    const id = re.register_id ?? 0;
-    const info = this.state.p4info.registers.find(id);
-    if (info === undefined) throw invalid('UNKNOWN_ID', `unknown register id ${id}`);
-    modifyOnly(kind, 'RegisterEntry');
-    if (info.type.kind !== 'bit') throw unsupported(`register '${info.name}' is not of a bit<W> type`);
-    const data = re.data;
-    if (!data || (data.data ?? (data.bitstring ? 'bitstring' : undefined)) !== 'bitstring') {
-      throw invalid(
-        'BAD_DATA',
-        `register '${info.name}' holds bit<${info.type.bitwidth}>: data must be a bitstring`,
-      );
-    }
-    const value = decodeUnsigned(
-      data.bitstring ?? EMPTY,
-      info.type.bitwidth,
-      `register '${info.name}'`,
-      'INVALID_ARGUMENT',
-    );
-    const cells = this.state.register(id);
-    for (const i of indexes(re.index, cells.length, 'register')) cells[i] = value;
   }
 
   // ------------------------------------------------------------ digests (§9.8)

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { COUNTERS, REGISTERS, TABLES } from '../pipeline/contract';
-import type { EntrySpec, RegisterCellSpec } from '../pipeline/entries';
+import { COUNTERS, TABLES } from '../pipeline/contract';
+import type { EntrySpec } from '../pipeline/entries';
 import { PROFILES } from '../pipeline/profiles';
 import {
   formatDigestAddress,
+  windowEpoch,
   TelemetryCollector,
   type CounterCellReading,
   type CounterReading,
@@ -28,10 +29,8 @@ function aclEntry(ruleId: number, dst: bigint, action = 'NicguardIngress.allow')
 /** A device whose counters the test sets by hand. */
 class FakeDevice implements TelemetrySource {
   acl: CounterReading[] = [];
-  registers = new Map<number, bigint>();
   quotaDrops = new Map<number, bigint>();
   ruleTx = new Map<number, { packets: bigint; bytes: bigint }>();
-  written: RegisterCellSpec[] = [];
   async readDirectCounters(table: string): Promise<readonly CounterReading[]> {
     return table === TABLES.aclV4.name ? this.acl : [];
   }
@@ -40,13 +39,9 @@ class FakeDevice implements TelemetrySource {
     assert.equal(counter, COUNTERS.quotaDrops.name);
     return [...this.quotaDrops].map(([index, packets]) => ({ index, packets, bytes: 0n }));
   }
-  async readRegisters(register: string): Promise<readonly RegisterCellSpec[]> {
-    assert.equal(register, REGISTERS.quotaUsed.name);
-    return [...this.registers].map(([index, value]) => ({ register, index, value }));
-  }
-  async writeRegisters(cells: readonly RegisterCellSpec[]): Promise<void> {
-    this.written.push(...cells);
-    for (const c of cells) this.registers.set(c.index, c.value);
+  epochs = new Map<number, number>();
+  async startQuotaWindows(slots: readonly number[], epoch: number): Promise<void> {
+    for (const slot of slots) this.epochs.set(slot, epoch);
   }
 }
 
@@ -142,9 +137,9 @@ describe('telemetry collector', () => {
     assert.equal(formatDigestAddress(6n, 0xfd000000000100000000000000000000n), 'fd00:0:1::');
   });
 
-  it('closes a quota window when due: records use and drops, then zeroes the register', async () => {
+  it('closes a quota window when due: records what its rules let out and the drops, then starts a new epoch', async () => {
     const { device, appended, collector, advance } = setup();
-    device.registers.set(3, 900n);
+    device.ruleTx.set(7, { packets: 9n, bytes: 900n });
     device.quotaDrops.set(3, 5n);
     assert.deepEqual(await collector.closeQuotaWindows(), [], 'not due yet');
     advance(60_000);
@@ -156,13 +151,19 @@ describe('telemetry collector', () => {
     assert.equal(window.exhausted, true);
     assert.equal(window.ruleId, '7');
     assert.equal(window.windowEnd - window.windowStart, 60_000);
-    assert.deepEqual(device.written, [{ register: REGISTERS.quotaUsed.name, index: 3, value: 0n }]);
-    // The next window counts drops from where the last one ended.
+    const firstEpoch = device.epochs.get(3);
+    assert.equal(firstEpoch, windowEpoch(window.windowEnd));
+    // The next window counts from where the last one ended.
+    device.ruleTx.set(7, { packets: 10n, bytes: 1000n });
     advance(60_000);
     await collector.closeQuotaWindows();
     const next = appended[1];
     assert.ok(
-      next.kind === 'quota_window' && next.drops === 0n && next.exhausted === false && next.bytesUsed === 0n,
+      next.kind === 'quota_window' &&
+        next.drops === 0n &&
+        next.exhausted === false &&
+        next.bytesUsed === 100n,
     );
+    assert.notEqual(device.epochs.get(3), firstEpoch, 'a new epoch per window');
   });
 });

@@ -9,8 +9,8 @@
 // EvidenceSink, so it knows neither gRPC nor SQLite; the policy enters only as the compiled index
 // that names rule ids and agent ids.
 
-import { ACTIONS, reasonName, COUNTERS, REGISTERS, TABLES } from '../pipeline/contract';
-import type { EntrySpec, RegisterCellSpec } from '../pipeline/entries';
+import { ACTIONS, reasonName, COUNTERS, TABLES } from '../pipeline/contract';
+import type { EntrySpec } from '../pipeline/entries';
 import type { TargetProfile } from '../pipeline/profiles';
 import type { CounterSampleRecord, DenialRecord, QuotaWindowRecord } from '../evidence/records';
 import { formatIPv4, formatIPv6 } from '../p4runtime/values';
@@ -30,8 +30,12 @@ export interface CounterCellReading {
 export interface TelemetrySource {
   readDirectCounters(table: string): Promise<readonly CounterReading[]>;
   readCounters(counter: string): Promise<readonly CounterCellReading[]>;
-  readRegisters(register: string): Promise<readonly RegisterCellSpec[]>;
-  writeRegisters(cells: readonly RegisterCellSpec[]): Promise<void>;
+  /**
+   * Starts a new quota window on each slot by giving it a new epoch in the quota_window table:
+   * the data plane starts the slot from zero on its next packet. (A table write, because bmv2's
+   * P4Runtime server cannot write registers.)
+   */
+  startQuotaWindows(slots: readonly number[], epoch: number): Promise<void>;
 }
 
 /** Records the collector appends, in the evidence store's own shapes. */
@@ -94,6 +98,8 @@ export class TelemetryCollector {
   private agentNames = new Map<number, string>();
   private readonly last = new Map<string, RuleTotal>();
   private readonly windowStart = new Map<number, number>();
+  /** Per quota slot: its rules' rule_tx bytes when the current window started. */
+  private readonly windowBytes = new Map<number, bigint>();
   private readonly now: () => number;
 
   constructor(
@@ -231,13 +237,22 @@ export class TelemetryCollector {
     return records.length;
   }
 
+  /** Bytes the rules of a quota slot have let out, summed over their rule_tx_counter cells. */
+  private slotBytes(quota: PolicyIndex['quotaSlots'][number], ruleTx: ReadonlyMap<number, bigint>): bigint {
+    let bytes = 0n;
+    for (const r of this.policy.rules) {
+      if (r.agent === quota.agent && quota.rules.includes(r.rule)) bytes += ruleTx.get(r.ruleId) ?? 0n;
+    }
+    return bytes;
+  }
+
   /**
-   * Closes every data-plane quota window that has run its length: records the bytes used and the
-   * drops of the window, then zeroes the slot's register so the next window starts empty. Returns
-   * the slots closed.
+   * Closes every data-plane quota window that has run its length (all of them with `force`):
+   * records the bytes its rules let out and the packets the quota dropped during the window —
+   * both read from counters — then starts the next window with a new epoch. Returns the slots
+   * closed.
    */
   async closeQuotaWindows(force = false): Promise<number[]> {
-    if (!this.options.profile.registers) return [];
     const time = this.now();
     const due = this.policy.quotaSlots.filter(
       (q) =>
@@ -245,15 +260,17 @@ export class TelemetryCollector {
         (force || time - (this.windowStart.get(q.slot) ?? time) >= q.windowSeconds * 1000),
     );
     if (due.length === 0) return [];
-    const used = new Map(
-      (await this.source.readRegisters(REGISTERS.quotaUsed.name)).map((c) => [c.index, c.value]),
+    const ruleTx = new Map(
+      (await this.source.readCounters(COUNTERS.ruleTx.name)).map((c) => [c.index, c.bytes]),
     );
     const drops = new Map(
       (await this.source.readCounters(COUNTERS.quotaDrops.name)).map((c) => [c.index, c.packets]),
     );
     const records: TelemetryRecord[] = [];
     for (const quota of due) {
-      const bytesUsed = used.get(quota.slot) ?? 0n;
+      const sent = this.slotBytes(quota, ruleTx);
+      const sentBefore = this.windowBytes.get(quota.slot) ?? 0n;
+      this.windowBytes.set(quota.slot, sent);
       const dropped = drops.get(quota.slot) ?? 0n;
       const dropsKey = `drops|${quota.slot}`;
       const dropsBefore = this.last.get(dropsKey)?.packets ?? 0n;
@@ -270,18 +287,29 @@ export class TelemetryCollector {
         policyVersion: this.policy.version,
         windowStart: this.windowStart.get(quota.slot) ?? time,
         windowEnd: time,
-        bytesUsed,
+        // Counters restart with the device: a total below the window's start is all of this window.
+        bytesUsed: sent >= sentBefore ? sent - sentBefore : sent,
         quotaBytes: BigInt(quota.budgetBytes),
         drops: dropped >= dropsBefore ? dropped - dropsBefore : dropped,
         exhausted: dropped > dropsBefore,
       });
       this.windowStart.set(quota.slot, time);
     }
-    // Record first, then reset: a crash in between repeats a window record, never loses one.
+    // Record first, then start the next window: a crash in between repeats a window record, never
+    // loses one.
     this.sink.appendBatch(records);
-    await this.source.writeRegisters(
-      due.map((q) => ({ register: REGISTERS.quotaUsed.name, index: q.slot, value: 0n })),
+    await this.source.startQuotaWindows(
+      due.map((q) => q.slot),
+      windowEpoch(time),
     );
     return due.map((q) => q.slot);
   }
+}
+
+/**
+ * A window epoch from the clock: seconds since the epoch, as the 32-bit value the data plane keeps.
+ * Distinct for windows started at least a second apart, so a slot never sees its old epoch again.
+ */
+export function windowEpoch(timeMs: number): number {
+  return Math.floor(timeMs / 1000) >>> 0;
 }
