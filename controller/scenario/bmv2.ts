@@ -11,19 +11,11 @@ import type { DeviceConfig } from '../config/config';
 import { openDevice } from '../device/device';
 import { buildDir, loadNicguardPipeline } from '../pipeline/artifacts';
 import { CPU_PORT } from '../pipeline/contract';
-import { PROFILES, type TargetProfile } from '../pipeline/profiles';
 import type { ScenarioDevice } from './runner';
 import { PacketOutProbeTarget } from './target';
 
 export const BMV2_BINARY = 'simple_switch_grpc';
 
-/**
- * What bmv2's P4Runtime server (PI, proto/frontend/src/device_mgr.cpp) offers, as seen with bmv2
- * 1.15.5: everything the bmv2 profile claims except registers, whose reads and writes it answers
- * UNIMPLEMENTED (bmv2 reaches them only through its Thrift interface). The data plane still keeps
- * quotas and sensitive-byte tallies in registers; the controller just cannot read or reset them.
- */
-export const BMV2_P4RUNTIME_PROFILE: TargetProfile = { ...PROFILES.bmv2, registers: false };
 export const BMV2_JSON = 'nicguard.bmv2.json';
 
 export type Bmv2ErrorCode = 'BMV2_MISSING' | 'BMV2_START_FAILED';
@@ -227,7 +219,7 @@ export async function startBmv2Device(
   };
 }
 
-/** A running bmv2 reached over P4Runtime with what its server offers, probed by PacketOut. */
+/** A running bmv2 reached over P4Runtime as profile bmv2, probed by report-mode PacketOuts. */
 export async function connectBmv2Device(
   config: DeviceConfig,
   name = config.address,
@@ -235,13 +227,12 @@ export async function connectBmv2Device(
   const opened = await openDevice(config, loadNicguardPipeline(), {
     reconnect: false,
     connectTimeoutMs: 10_000,
-    profile: BMV2_P4RUNTIME_PROFILE,
   });
   const target = new PacketOutProbeTarget(opened.client, 5_000, `${name}, report-mode PacketOut probes`);
   return {
     client: opened.client,
     target,
-    profile: BMV2_P4RUNTIME_PROFILE,
+    profile: opened.profile,
     description: target.description,
     close: async () => {
       await target.close();

@@ -12,7 +12,7 @@ import type { PacketInEvent } from '../../controller/p4runtime/stream';
 import { loadNicguardPipeline } from '../../controller/pipeline/artifacts';
 import { COUNTERS, TABLES } from '../../controller/pipeline/contract';
 import { entryKey } from '../../controller/pipeline/entries';
-import { BMV2_P4RUNTIME_PROFILE, Bmv2Process } from '../../controller/scenario/bmv2';
+import { Bmv2Process } from '../../controller/scenario/bmv2';
 import { SoftnicDataplane } from '../../controller/softnic/dataplane';
 import { Softnic } from '../../controller/softnic/server';
 
@@ -96,11 +96,15 @@ export async function readCells(client: DeviceClient, compiled: CompiledPolicy):
   for (const id of new Set(compiled.rules.map((r) => r.ruleId))) {
     for (const c of await client.readCounters(COUNTERS.ruleTx.name, id)) counter(COUNTERS.ruleTx.name, c);
   }
-  // quota_used and sensitive_rx_bytes cannot be read from bmv2 over P4Runtime (see
-  // BMV2_P4RUNTIME_PROFILE); what they hold shows in the QUOTA and EXFIL verdicts instead.
+  // Registers cannot be read from bmv2 over P4Runtime (profile bmv2: no register access): the
+  // sensitive tally shows in its counter twin, quota_used in the QUOTA verdicts and drop counters.
   for (const q of compiled.quotaSlots) {
     for (const c of await client.readCounters(COUNTERS.quotaDrops.name, q.slot))
       counter(COUNTERS.quotaDrops.name, c);
+  }
+  for (const a of compiled.agents) {
+    for (const c of await client.readCounters(COUNTERS.sensitiveRx.name, a.agentId))
+      counter(COUNTERS.sensitiveRx.name, c);
   }
   for (const table of [TABLES.aclV4.name, TABLES.aclV6.name]) {
     for (const r of await client.readDirectCounters(table)) {
@@ -153,11 +157,6 @@ export class DevicePair {
         const device = await openDevice(config, pipeline, {
           reconnect: false,
           connectTimeoutMs: 10_000,
-          // Both without register access, as bmv2's server is (BMV2_P4RUNTIME_PROFILE), so that
-          // the plans never touch a register; the policy is still compiled for the bmv2 program
-          // (data-plane quotas and exfiltration limits), whose registers start at zero on both fresh
-          // devices and then see the same traffic.
-          profile: BMV2_P4RUNTIME_PROFILE,
         });
         cleanups.push(() => device.client.close());
         return { name, device, probe: new ReportProbe(device.client) };
