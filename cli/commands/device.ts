@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { decodeProvenance } from '../../controller/compiler/metadata';
 import { entryToJson } from '../../controller/compiler/compile';
 import { loadNicguardPipeline } from '../../controller/pipeline/artifacts';
+import { TABLES } from '../../controller/pipeline/contract';
 import { addDeviceOptions, connectDevice, resolveDevice, type DeviceFlags } from '../device-options';
 import { run, table, type CommandResult } from '../kit';
 
@@ -106,7 +107,8 @@ export function registerDevice(program: Command): void {
               String(r.table).replace(/^NicguardIngress\./, ''),
               String(r.action).replace(/^NicguardIngress\./, ''),
               String(r.priority ?? ''),
-              r.provenance ?? '(none: drift)',
+              r.provenance ??
+                (r.table === TABLES.quotaWindow.name ? '(runtime: quota window)' : '(none: drift)'),
               r.packets ?? '',
               r.bytes ?? '',
             ]),

@@ -111,6 +111,16 @@ egress:
     ]);
   });
 
+  it('reports an alias without an anchor at the alias, instead of throwing', () => {
+    expectOnly('apiVersion: nicguard/v1\nuplink: {port: 0}\nagents:\n  - *missing\n', [
+      'YAML_SYNTAX',
+      4,
+      5,
+      '',
+      /Unresolved alias/,
+    ]);
+  });
+
   it('reports schema violations at the field, with what was expected', () => {
     expectOnly(
       `${HEAD}    mode: strict

@@ -4,7 +4,16 @@
 // column of the field it concerns; user mistakes never throw.
 import * as fs from 'fs';
 import * as path from 'path';
-import { Document, LineCounter, isMap, isScalar, isSeq, parseAllDocuments, Node as YamlNode } from 'yaml';
+import {
+  Document,
+  LineCounter,
+  isMap,
+  isScalar,
+  isSeq,
+  parseAllDocuments,
+  visit,
+  Node as YamlNode,
+} from 'yaml';
 import { CPU_PORT } from '../pipeline/contract';
 import {
   Family,
@@ -223,7 +232,35 @@ export function loadPolicySources(sources: readonly PolicySource[]): LoadResult 
         }
         continue;
       }
-      const content: unknown = doc.toJS();
+      // An alias whose anchor is missing (or comes later) parses but cannot be resolved: report it
+      // where it stands, like any other YAML error, instead of letting toJS throw.
+      let content: unknown;
+      try {
+        content = doc.toJS();
+      } catch (err) {
+        let offset = 0;
+        visit(doc, {
+          Alias(_, node) {
+            if (node.resolve(doc) === undefined) {
+              offset = node.range?.[0] ?? 0;
+              return visit.BREAK;
+            }
+          },
+        });
+        const pos = lines.linePos(offset);
+        diags.push(
+          new PolicyError(
+            'YAML_SYNTAX',
+            source.file,
+            pos.line,
+            pos.col,
+            '',
+            (err as Error).message.split('\n')[0],
+            'well-formed YAML (every alias *name needs an earlier &name anchor)',
+          ),
+        );
+        continue;
+      }
       if (content === null || content === undefined) continue;
       for (const violation of schemaViolations(content)) {
         const loc = reader.locate(violation.locatePath, violation.atKey);
