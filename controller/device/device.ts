@@ -151,8 +151,8 @@ export async function startQuotaWindows(
 /** The reads and the one write telemetry needs, over the client. */
 export function telemetrySource(client: DeviceClient): TelemetrySource {
   return {
-    readDirectCounters: (table) => client.readDirectCounters(table),
-    readCounters: (counter) => client.readCounters(counter),
+    readEntriesWithCounters: (entries) => client.readEntriesWithCounters(entries),
+    readCounterCells: (counter, indices) => client.readCounterCells(counter, indices),
     startQuotaWindows: (slots, epoch) => startQuotaWindows(client, slots, epoch),
   };
 }

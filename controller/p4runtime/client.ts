@@ -17,7 +17,7 @@ import { EventEmitter } from 'events';
 import * as grpc from '@grpc/grpc-js';
 import type { Atomicity, ProfileName, TargetProfile } from '../pipeline/profiles';
 import { profileByName } from '../pipeline/profiles';
-import type { RegisterCellSpec } from '../pipeline/entries';
+import type { EntrySpec, RegisterCellSpec } from '../pipeline/entries';
 import { electionIdValue, toUint128, type ArbitrationOutcome, type ElectionIdInput } from './arbitration';
 import {
   createStub,
@@ -621,6 +621,33 @@ export class DeviceClient extends EventEmitter<ClientEvents> {
    */
   readDirectCounters(table: string): Promise<TableEntryReading[]> {
     return this.readTableEntries(table, { counters: true });
+  }
+
+  /**
+   * The given entries as the device holds them, with their direct counters, in one Read: each is
+   * designated by its match and priority (P4Runtime §9.1.6: a full key reads at most one entry).
+   * Entries the device does not hold are simply absent from the answer.
+   */
+  readEntriesWithCounters(entries: readonly EntrySpec[]): Promise<TableEntryReading[]> {
+    if (entries.length === 0) return Promise.resolve([]);
+    const codec = this.codec();
+    return this.read(
+      entries.map((spec) => {
+        const { table_id, match, priority } = codec.toTableEntry(spec);
+        return { table_entry: { table_id, match, priority, counter_data: {} } };
+      }),
+      tableEntryReading,
+    );
+  }
+
+  /** Chosen cells of an indexed counter, in one Read of one CounterEntry per index (§9.3.2). */
+  readCounterCells(counter: string, indices: readonly number[]): Promise<CounterCell[]> {
+    if (indices.length === 0) return Promise.resolve([]);
+    const codec = this.codec();
+    return this.read(
+      indices.map((i) => countersQuery(codec, counter, i)),
+      counterReading,
+    );
   }
 
   /** One cell of an indexed counter, or all of them without an index (P4Runtime §9.3.2). */

@@ -15,7 +15,7 @@ import { agentExfiltrationThreshold } from '../policy/model';
 import { ManualClock } from '../softnic/clock';
 import { SoftnicDataplane } from '../softnic/dataplane';
 import { Softnic } from '../softnic/server';
-import { TelemetryCollector, type TelemetryRecord, type TelemetrySource } from '../telemetry/collector';
+import { TelemetryCollector, type TelemetryRecord } from '../telemetry/collector';
 import { FlowTally, formatBytes, type FlowObservation } from './expect';
 import { compare, type Comparison, type CounterCheck, type Step } from './model';
 import type { PreparedScenario } from './prepare';
@@ -150,28 +150,6 @@ export async function connectProbeDevice(
   };
 }
 
-/**
- * The telemetry reads, with wildcard reads of the large indexed arrays (rule_tx_counter has 131072
- * cells, quota_drop_counter 65536) narrowed to the cells this scenario's policy
- * uses: a wildcard read of those costs about a second on the softnic, and cells no rule of the
- * policy owns cannot change what a check sees. Each cell is still read over P4Runtime (§9.4.2, §9.7).
- */
-function policyCellsSource(client: DeviceClient, p: PreparedScenario): TelemetrySource {
-  const full = telemetrySource(client);
-  const ruleIds = [...new Set(p.compiled.rules.map((r) => r.ruleId))];
-  const slots = p.compiled.quotaSlots.map((q) => q.slot);
-  const cells = async <T>(indices: readonly number[], read: (index: number) => Promise<readonly T[]>) =>
-    (await Promise.all(indices.map(read))).flat();
-  return {
-    ...full,
-    readCounters: (counter) => {
-      if (counter === COUNTERS.ruleTx.name) return cells(ruleIds, (i) => client.readCounters(counter, i));
-      if (counter === COUNTERS.quotaDrops.name) return cells(slots, (i) => client.readCounters(counter, i));
-      return full.readCounters(counter);
-    },
-  };
-}
-
 /** Counter totals per rule id over both ACL tables, fed by the telemetry collector's samples. */
 class RuleTotals {
   private readonly latest = new Map<
@@ -228,7 +206,7 @@ class ScenarioRun {
   ) {
     this.ruleNames = new Map(p.compiled.rules.map((r) => [r.ruleId, r.rule]));
     this.collector = new TelemetryCollector(
-      policyCellsSource(device.client, p),
+      telemetrySource(device.client),
       { appendBatch: (records) => this.totals.record(records) },
       p.compiled,
       { device: 'scenario', profile: device.profile, now: () => this.nowMs() },

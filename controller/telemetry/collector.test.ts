@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { COUNTERS, TABLES } from '../pipeline/contract';
-import type { EntrySpec } from '../pipeline/entries';
+import { entryKey, type EntrySpec } from '../pipeline/entries';
 import { PROFILES } from '../pipeline/profiles';
 import {
   formatDigestAddress,
@@ -31,13 +31,22 @@ class FakeDevice implements TelemetrySource {
   acl: CounterReading[] = [];
   quotaDrops = new Map<number, bigint>();
   ruleTx = new Map<number, { packets: bigint; bytes: bigint }>();
-  async readDirectCounters(table: string): Promise<readonly CounterReading[]> {
-    return table === TABLES.aclV4.name ? this.acl : [];
+  cellsRead = 0;
+  async readEntriesWithCounters(entries: readonly EntrySpec[]): Promise<readonly CounterReading[]> {
+    const wanted = new Set(entries.map(entryKey));
+    return this.acl.filter((r) => wanted.has(entryKey(r.entry)));
   }
-  async readCounters(counter: string): Promise<readonly CounterCellReading[]> {
-    if (counter === COUNTERS.ruleTx.name) return [...this.ruleTx].map(([index, c]) => ({ index, ...c }));
-    assert.equal(counter, COUNTERS.quotaDrops.name);
-    return [...this.quotaDrops].map(([index, packets]) => ({ index, packets, bytes: 0n }));
+  async readCounterCells(
+    counter: string,
+    indices: readonly number[],
+  ): Promise<readonly CounterCellReading[]> {
+    this.cellsRead += indices.length;
+    const cells: Map<number, { packets: bigint; bytes: bigint }> =
+      counter === COUNTERS.ruleTx.name
+        ? this.ruleTx
+        : new Map([...this.quotaDrops].map(([i, packets]) => [i, { packets, bytes: 0n }]));
+    assert.ok(counter === COUNTERS.ruleTx.name || counter === COUNTERS.quotaDrops.name, counter);
+    return indices.map((index) => ({ index, ...(cells.get(index) ?? { packets: 0n, bytes: 0n }) }));
   }
   epochs = new Map<number, number>();
   async startQuotaWindows(slots: readonly number[], epoch: number): Promise<void> {
@@ -47,9 +56,15 @@ class FakeDevice implements TelemetrySource {
 
 const POLICY: PolicyIndex = {
   version: 'v1',
+  entries: [
+    aclEntry(7, 0xcb007100n),
+    aclEntry(9, 0xc0000200n, 'NicguardIngress.deny'),
+    aclEntry(9, 0xc0000201n, 'NicguardIngress.deny'),
+  ],
   rules: [
     { ruleId: 7, rule: 'llm', agent: 'bot' },
     { ruleId: 8, rule: 'db', agent: 'bot' },
+    { ruleId: 9, rule: 'no-ssh', agent: 'bot' },
   ],
   agents: [{ name: 'bot', agentId: 1 }],
   quotaSlots: [
@@ -97,6 +112,7 @@ describe('telemetry collector', () => {
 
     await collector.collect();
     assert.equal(appended.length, 2, 'nothing moved, nothing appended');
+    assert.equal(device.cellsRead, 2 * 3, "only the cells of the policy's rule ids are read");
 
     device.ruleTx.set(8, { packets: 4n, bytes: 400n });
     await collector.collect();

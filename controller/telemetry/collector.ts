@@ -28,8 +28,10 @@ export interface CounterCellReading {
 
 /** The reads the collector needs; the P4Runtime client provides them. */
 export interface TelemetrySource {
-  readDirectCounters(table: string): Promise<readonly CounterReading[]>;
-  readCounters(counter: string): Promise<readonly CounterCellReading[]>;
+  /** The given entries with their direct counters (absent ones omitted). */
+  readEntriesWithCounters(entries: readonly EntrySpec[]): Promise<readonly CounterReading[]>;
+  /** Chosen cells of an indexed counter. */
+  readCounterCells(counter: string, indices: readonly number[]): Promise<readonly CounterCellReading[]>;
   /**
    * Starts a new quota window on each slot by giving it a new epoch in the quota_window table:
    * the data plane starts the slot from zero on its next packet. (A table write, because bmv2's
@@ -48,6 +50,8 @@ export interface EvidenceSink {
 /** What the collector needs to know of the policy in force: names for ids, quota windows. */
 export interface PolicyIndex {
   readonly version: string;
+  /** The compiled entries: the collector reads the direct counters of the deny rules' entries. */
+  readonly entries: readonly EntrySpec[];
   readonly rules: readonly { readonly ruleId: number; readonly rule: string; readonly agent: string }[];
   readonly agents: readonly { readonly name: string; readonly agentId: number }[];
   readonly quotaSlots: readonly {
@@ -75,7 +79,8 @@ export interface CollectResult {
   readonly durationMs: number;
 }
 
-const ACL_TABLES = [TABLES.aclV4.name, TABLES.aclV6.name];
+const ACL_TABLES: readonly string[] = [TABLES.aclV4.name, TABLES.aclV6.name];
+const REASON_INDICES = Array.from({ length: COUNTERS.drops.size }, (_, i) => i);
 
 interface RuleTotal {
   packets: bigint;
@@ -97,6 +102,8 @@ export class TelemetryCollector {
   private ruleNames = new Map<number, { rule: string; agent: string }>();
   private agentNames = new Map<number, string>();
   private readonly last = new Map<string, RuleTotal>();
+  private ruleIds: number[] = [];
+  private denyEntries: EntrySpec[] = [];
   private readonly windowStart = new Map<number, number>();
   /** Per quota slot: its rules' rule_tx bytes when the current window started. */
   private readonly windowBytes = new Map<number, bigint>();
@@ -116,6 +123,10 @@ export class TelemetryCollector {
   /** A new policy version is in force: rule and agent names follow it; quota windows keep running. */
   setPolicy(policy: PolicyIndex): void {
     this.policy = policy;
+    this.ruleIds = [...new Set(policy.rules.map((r) => r.ruleId))].sort((a, b) => a - b);
+    this.denyEntries = policy.entries.filter(
+      (e) => ACL_TABLES.includes(e.table) && e.action === ACTIONS.deny.name,
+    );
     this.ruleNames = new Map(policy.rules.map((r) => [r.ruleId, { rule: r.rule, agent: r.agent }]));
     this.agentNames = new Map(policy.agents.map((a) => [a.agentId, a.name]));
     const start = this.now();
@@ -155,26 +166,24 @@ export class TelemetryCollector {
         ...(epoch !== undefined ? { epoch } : {}),
       });
     };
-    for (const cell of await this.source.readCounters(COUNTERS.ruleTx.name)) {
-      if (
-        cell.index === 0 ||
-        (cell.packets === 0n && !this.last.has(`${COUNTERS.ruleTx.name}|${cell.index}|${epoch ?? ''}`))
-      )
+    // Only the cells and entries this policy owns are read: at 100k rules a wildcard read of the
+    // 131072-cell counter and of every ACL entry takes longer than a collection interval.
+    for (const cell of await this.source.readCounterCells(COUNTERS.ruleTx.name, this.ruleIds)) {
+      if (cell.packets === 0n && !this.last.has(`${COUNTERS.ruleTx.name}|${cell.index}|${epoch ?? ''}`))
         continue;
       sample(COUNTERS.ruleTx.name, cell.index, { packets: cell.packets, bytes: cell.bytes });
     }
-    for (const table of ACL_TABLES) {
-      const totals = new Map<number, RuleTotal>();
-      for (const reading of await this.source.readDirectCounters(table)) {
-        const ruleId = ruleIdOf(reading.entry);
-        if (ruleId === undefined || !reading.counter || reading.entry.action !== ACTIONS.deny.name) continue;
-        const total = totals.get(ruleId) ?? { packets: 0n, bytes: 0n };
-        total.packets += reading.counter.packets;
-        total.bytes += reading.counter.bytes;
-        totals.set(ruleId, total);
-      }
-      for (const [ruleId, total] of totals) sample(table, ruleId, total);
+    const totals = new Map<string, { table: string; ruleId: number; total: RuleTotal }>();
+    for (const reading of await this.source.readEntriesWithCounters(this.denyEntries)) {
+      const ruleId = ruleIdOf(reading.entry);
+      if (ruleId === undefined || !reading.counter) continue;
+      const key = `${reading.entry.table}|${ruleId}`;
+      const t = totals.get(key) ?? { table: reading.entry.table, ruleId, total: { packets: 0n, bytes: 0n } };
+      t.total.packets += reading.counter.packets;
+      t.total.bytes += reading.counter.bytes;
+      totals.set(key, t);
     }
+    for (const { table, ruleId, total } of totals.values()) sample(table, ruleId, total);
     if (records.length > 0) this.sink.appendBatch(records);
     return { samples: records.length, rulesSeen: rulesSeen.size, durationMs: Date.now() - started };
   }
@@ -202,8 +211,8 @@ export class TelemetryCollector {
   /** Packets and bytes dropped (and forwarded under audit) per reason, read from the device. */
   async readReasons(): Promise<{ dropped: CounterCellReading[]; audited: CounterCellReading[] }> {
     const [dropped, audited] = [
-      await this.source.readCounters(COUNTERS.drops.name),
-      await this.source.readCounters(COUNTERS.audits.name),
+      await this.source.readCounterCells(COUNTERS.drops.name, REASON_INDICES),
+      await this.source.readCounterCells(COUNTERS.audits.name, REASON_INDICES),
     ];
     return { dropped: [...dropped], audited: [...audited] };
   }
@@ -261,10 +270,15 @@ export class TelemetryCollector {
     );
     if (due.length === 0) return [];
     const ruleTx = new Map(
-      (await this.source.readCounters(COUNTERS.ruleTx.name)).map((c) => [c.index, c.bytes]),
+      (await this.source.readCounterCells(COUNTERS.ruleTx.name, this.ruleIds)).map((c) => [c.index, c.bytes]),
     );
     const drops = new Map(
-      (await this.source.readCounters(COUNTERS.quotaDrops.name)).map((c) => [c.index, c.packets]),
+      (
+        await this.source.readCounterCells(
+          COUNTERS.quotaDrops.name,
+          due.map((q) => q.slot),
+        )
+      ).map((c) => [c.index, c.packets]),
     );
     const records: TelemetryRecord[] = [];
     for (const quota of due) {
