@@ -433,7 +433,8 @@ export type VerifyProblemCode =
   | 'NODE_MISMATCH'
   | 'CHECKPOINT_ROOT_MISMATCH'
   | 'BAD_SIGNATURE'
-  | 'INCONSISTENT_CHECKPOINTS';
+  | 'INCONSISTENT_CHECKPOINTS'
+  | 'CORRUPT';
 
 export interface VerifyProblem {
   code: VerifyProblemCode;
@@ -629,13 +630,14 @@ export class EvidenceLog {
 
   /** Opens (creating if needed) an evidence log; throws DURABILITY if WAL + synchronous=FULL cannot be had. */
   static open(path: string, options: EvidenceLogOptions = {}): EvidenceLog {
-    const db = openDurable(path);
+    let db: DB | undefined;
     try {
+      db = openDurable(path);
       migrate(db);
       return new EvidenceLog(db, options);
     } catch (e) {
-      db.close();
-      throw e;
+      db?.close();
+      throw asEvidenceError(e, path);
     }
   }
 
@@ -1110,6 +1112,17 @@ export class EvidenceLog {
    * consecutive checkpoints proven consistent. Stops at the first problem, naming the record.
    */
   verify(options: { publicKey?: string | KeyObject } = {}): VerifyResult {
+    try {
+      return this.verifyUnchecked(options);
+    } catch (e) {
+      // A damaged file (torn by power loss, truncated) surfaces as SQLite or decoding errors deep in
+      // the walk: it is a verification failure, said as one, not a crash.
+      if (e instanceof EvidenceError && e.code !== 'CORRUPT') throw e;
+      return { ok: false, problem: { code: 'CORRUPT', detail: (e as Error).message } };
+    }
+  }
+
+  private verifyUnchecked(options: { publicKey?: string | KeyObject }): VerifyResult {
     this.assertOpen();
     this.flush();
     const bad = (code: VerifyProblemCode, detail: string, seq?: number, kind?: string): VerifyResult => ({
@@ -1593,4 +1606,17 @@ export function checkProof(
     rootHash: hex(cp.root),
     ...(record ? { record } : {}),
   };
+}
+
+/** Errors from SQLite or from decoding a damaged file, as the store's own typed CORRUPT error. */
+function asEvidenceError(e: unknown, path: string): unknown {
+  if (e instanceof EvidenceError) return e;
+  const sqliteCode = (e as { code?: unknown }).code;
+  if (
+    e instanceof TypeError ||
+    (typeof sqliteCode === 'string' && /^SQLITE_(CORRUPT|NOTADB)/.test(sqliteCode))
+  ) {
+    return new EvidenceError('CORRUPT', `${path}: ${(e as Error).message}`);
+  }
+  return e;
 }
