@@ -5,7 +5,7 @@
 // `compilePolicy(policy, profile, { previous: recoverAllocation(entriesReadBack, profile) })` keeps
 // what is installed in place without any state file.
 import { ACTIONS, TABLES } from '../pipeline/contract';
-import { EntrySpec, FieldValue } from '../pipeline/entries';
+import { EntrySpec, FieldValue, fieldKey } from '../pipeline/entries';
 import { TargetProfile } from '../pipeline/profiles';
 import type { Allocation } from './compile';
 import { decodeProvenance, fnv1a } from './metadata';
@@ -13,18 +13,7 @@ import { decodeProvenance, fnv1a } from './metadata';
 const ACL_TABLES = new Set<string>([TABLES.aclV4.name, TABLES.aclV6.name]);
 
 function fieldText(value: FieldValue | undefined): string {
-  if (!value) return '*';
-  switch (value.kind) {
-    case 'exact':
-    case 'optional':
-      return `${value.kind}:${value.value.toString(16)}`;
-    case 'lpm':
-      return `lpm:${value.value.toString(16)}/${value.prefixLen}`;
-    case 'ternary':
-      return `ternary:${value.value.toString(16)}&${value.mask.toString(16)}`;
-    case 'range':
-      return `range:${value.low.toString(16)}-${value.high.toString(16)}`;
-  }
+  return value ? fieldKey(value) : '*';
 }
 
 /** The match of one ACL entry of a rule without its agent: the part that is the same for every agent. */

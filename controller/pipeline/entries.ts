@@ -40,7 +40,8 @@ export interface MeterConfigSpec {
   readonly pburst: bigint;
 }
 
-function fieldKey(value: FieldValue): string {
+/** A match value as text, the same for equal values: the part of an entry key one field gives. */
+export function fieldKey(value: FieldValue): string {
   switch (value.kind) {
     case 'exact':
     case 'optional':
