@@ -1612,10 +1612,7 @@ export function checkProof(
 function asEvidenceError(e: unknown, path: string): unknown {
   if (e instanceof EvidenceError) return e;
   const sqliteCode = (e as { code?: unknown }).code;
-  if (
-    e instanceof TypeError ||
-    (typeof sqliteCode === 'string' && /^SQLITE_(CORRUPT|NOTADB)/.test(sqliteCode))
-  ) {
+  if (e instanceof TypeError || (typeof sqliteCode === 'string' && /^SQLITE_CORRUPT/.test(sqliteCode))) {
     return new EvidenceError('CORRUPT', `${path}: ${(e as Error).message}`);
   }
   return e;
