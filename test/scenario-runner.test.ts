@@ -161,7 +161,7 @@ describe('scenario runner', function () {
       assert.ok(deny.ok, deny.problems.join('\n'));
       assert.match(
         deny.summary,
-        /^2 packets: 2 forwarded \([0-9.]+ KiB\), 2 of them under audit \(would drop: DENY_RULE\)$/,
+        /^2 packets: 2 forwarded \([0-9.]+ KiB\), 2 of them under audit \(would drop: DENY_RULE\); offered [0-9.]+ MB\/s$/,
       );
       assert.ok(noMatch.ok, noMatch.problems.join('\n'));
       assert.equal(wrong.ok, false, 'plainly allowed traffic is not audited');

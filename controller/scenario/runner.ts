@@ -8,7 +8,7 @@ import type { DeviceConfig } from '../config/config';
 import type { DeviceClient } from '../p4runtime/client';
 import { ConnectionError } from '../p4runtime/errors';
 import { loadNicguardPipeline } from '../pipeline/artifacts';
-import { COUNTERS, Reason, TABLES } from '../pipeline/contract';
+import { COUNTERS, METERS, Reason, TABLES } from '../pipeline/contract';
 import { profileByName, type TargetProfile } from '../pipeline/profiles';
 import type { SoftnicMode } from '../softnic/dpl-mode';
 import { agentExfiltrationThreshold } from '../policy/model';
@@ -20,8 +20,18 @@ import { FlowTally, formatBytes, type FlowObservation } from './expect';
 import { compare, type Comparison, type CounterCheck, type Step } from './model';
 import type { PreparedScenario } from './prepare';
 import { ScenarioQuotas, type QuotaMeasurement } from './quota-watch';
-import { InProcessTarget, PacketOutProbeTarget, type InjectResult, type TrafficTarget } from './target';
+import {
+  DEFAULT_PROBE_WINDOW,
+  InProcessTarget,
+  PacketOutProbeTarget,
+  type InjectResult,
+  type TrafficTarget,
+} from './target';
 import { scenarioFlowPackets } from './traffic';
+import type { FlowPacket } from '../traffic/flows';
+
+/** Unpaced frames a flow hands to its target at once (the target keeps its own in-flight window). */
+const FLOW_BURST = 256;
 
 /** A device with the nicguard pipeline installed, a primary session to it, and a way to send traffic. */
 export interface ScenarioDevice {
@@ -49,6 +59,11 @@ export interface StepResult {
   readonly observation?: FlowObservation | Record<string, unknown>;
   /** Quotas the step's traffic was charged to: what their window let out and how far past the budget. */
   readonly quotas?: readonly QuotaMeasurement[];
+  /**
+   * Why the step could not be tested on this target (say, a meter faster than the target can be
+   * probed). Such a step is never counted as passed: `ok` stays false.
+   */
+  readonly skipped?: string;
 }
 
 export type SetupErrorKind = 'device' | 'apply';
@@ -131,12 +146,14 @@ export async function startInProcessDevice(
 export async function connectProbeDevice(
   config: DeviceConfig,
   connectTimeoutMs = 5_000,
+  probeWindow = DEFAULT_PROBE_WINDOW,
 ): Promise<ScenarioDevice> {
   const opened = await openDevice(config, loadNicguardPipeline(), { reconnect: false, connectTimeoutMs });
   const target = new PacketOutProbeTarget(
     opened.client,
     5_000,
     `${config.address}, report-mode PacketOut probes`,
+    probeWindow,
   );
   return {
     client: opened.client,
@@ -199,6 +216,8 @@ class ScenarioRun {
   private readonly quotas: ScenarioQuotas;
   /** Virtual time of the next enforcer poll, where the controller enforces quotas. */
   private nextPollNs = 0n;
+  /** Set once a flow could not reach its rate meter's rate: later RATE counter checks depend on it. */
+  private rateUnreached: string | undefined;
 
   constructor(
     private readonly p: PreparedScenario,
@@ -277,7 +296,8 @@ class ScenarioRun {
     const base = { index: step.index, name: step.name, kind: step.kind, line: step.line };
     try {
       const r = await this.execute(step);
-      return { ...base, ...r, ok: r.problems.length === 0, durationMs: Date.now() - started };
+      const ok = r.problems.length === 0 && r.skipped === undefined;
+      return { ...base, ...r, ok, durationMs: Date.now() - started };
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       return {
@@ -292,7 +312,7 @@ class ScenarioRun {
 
   private async execute(
     step: Step,
-  ): Promise<Pick<StepResult, 'summary' | 'problems' | 'observation' | 'quotas'>> {
+  ): Promise<Pick<StepResult, 'summary' | 'problems' | 'observation' | 'quotas' | 'skipped'>> {
     switch (step.kind) {
       case 'send':
       case 'spoof':
@@ -328,12 +348,39 @@ class ScenarioRun {
     const wallStart = process.hrtime.bigint();
     let scheduleNs = 0n;
     const decidedBy = new Set<number>();
-    const inject = async (port: number, frame: Uint8Array): Promise<InjectResult> => {
-      const r = this.quotas.attribute(await target.inject(port, frame));
-      if (r.ruleId !== 0) decidedBy.add(r.ruleId);
-      return r;
+    const verdicts = async (batch: readonly FlowPacket[]): Promise<InjectResult[]> => {
+      const raw = target.injectMany
+        ? await target.injectMany(batch.map((p) => ({ port: p.ingressPort, frame: p.frame })))
+        : [await target.inject(batch[0]!.ingressPort, batch[0]!.frame)];
+      return raw.map((r) => {
+        const attributed = this.quotas.attribute(r);
+        if (attributed.ruleId !== 0) decidedBy.add(attributed.ruleId);
+        return attributed;
+      });
+    };
+    // Unpaced frames go in bursts so that the device sees the flow as fast as it can take it; paced
+    // frames keep their schedule one at a time. A burst never spans the turn from the agent's frames
+    // to the replies: whether a host answers depends on what reached it.
+    const burst = f.paceBytesPerSecond === undefined && target.injectMany ? FLOW_BURST : 1;
+    let pending: FlowPacket[] = [];
+    let probed = 0;
+    let sentBytes = 0;
+    const flush = async () => {
+      if (pending.length === 0) return;
+      const batch = pending;
+      pending = [];
+      const results = await verdicts(batch);
+      results.forEach((r, i) => {
+        probed += batch[i]!.frame.length;
+        if (batch[i]!.direction === 'send') {
+          sentBytes += r.packetLength;
+          tally.addSent(r);
+        } else tally.addReply(r);
+      });
     };
     for (const packet of packets) {
+      if (pending.length > 0 && (pending.length >= burst || pending[0]!.direction !== packet.direction))
+        await flush();
       if (f.paceBytesPerSecond !== undefined) {
         // Wire time of this frame at the pace; the device's meters see the gap. A device that keeps
         // its own time gets it in real time: wait until the frame is due.
@@ -344,15 +391,23 @@ class ScenarioRun {
         this.elapsedNs += ns;
         await this.pollDue();
       }
-      if (packet.direction === 'send') {
-        tally.addSent(await inject(packet.ingressPort, packet.frame));
-      } else if (!tally.anyForwarded) {
+      if (packet.direction === 'receive' && !tally.anyForwarded) {
         // A host answers only what reached it.
         tally.skipReply();
-      } else {
-        tally.addReply(await inject(packet.ingressPort, packet.frame));
+        continue;
       }
+      pending.push(packet);
     }
+    await flush();
+    const wallNs = Number(process.hrtime.bigint() - wallStart);
+    // What the device was offered, in real time: a meter only turns red above its rate.
+    const offered =
+      !target.virtualTime && probed > 0 && wallNs > 0
+        ? {
+            bytesPerSecond: (probed * 1e9) / wallNs,
+            text: `offered ${((probed / wallNs) * 1e3).toFixed(1)} MB/s`,
+          }
+        : undefined;
     const quotas = await this.quotas.measure(this.quotas.slotsOf([...decidedBy, ...(pinned ?? [])]));
     const bound = quotas.reduce((n, q) => n + (q.boundBytes ?? 0), 0);
     const outcome = tally.outcome(
@@ -369,12 +424,47 @@ class ScenarioRun {
       }
     }
     const charged = quotas.filter((q) => q.windowBytes > 0 || q.withdrawn).map(describeQuota);
+    const notes = [...charged, ...(offered ? [offered.text] : [])];
+    const meterWanted =
+      f.paceBytesPerSecond === undefined &&
+      (step.check.expect === 'rate-limited' ||
+        (step.check.expect === 'audited' && step.check.reason === 'RATE'));
+    const meterSeen = (outcome.observation.drops.RATE ?? 0) + (outcome.observation.audited.RATE ?? 0) > 0;
+    const shortfall =
+      meterWanted && !meterSeen && offered !== undefined
+        ? this.meterShortfall(new Set([...decidedBy, ...(pinned ?? [])]), sentBytes, offered.bytesPerSecond)
+        : undefined;
+    if (shortfall !== undefined) this.rateUnreached = `step ${step.index + 1}: ${shortfall}`;
     return {
-      summary: charged.length > 0 ? `${outcome.summary}; ${charged.join('; ')}` : outcome.summary,
-      problems,
+      summary: notes.length > 0 ? `${outcome.summary}; ${notes.join('; ')}` : outcome.summary,
+      problems: shortfall !== undefined ? [`not applicable on this target: ${shortfall}`] : problems,
+      ...(shortfall !== undefined ? { skipped: `not applicable on this target: ${shortfall}` } : {}),
       observation: outcome.observation,
       ...(quotas.length > 0 ? { quotas } : {}),
     };
+  }
+
+  /**
+   * When the flow could not be offered fast enough to empty the rate meter of any rule that decided
+   * it, says by how much. A full bucket of `cburst` bytes at `cir` bytes/s (P4Runtime §9.6) turns red
+   * within a flow of B bytes only if the flow arrives faster than cir·B/(B − cburst).
+   */
+  private meterShortfall(ruleIds: ReadonlySet<number>, bytes: number, achieved: number): string | undefined {
+    const allocation = this.p.compiled.allocation.meters;
+    let needed: number | undefined;
+    for (const r of this.p.compiled.rules) {
+      if (!ruleIds.has(r.ruleId)) continue;
+      const index = allocation[`${r.agent}/rate:${r.rule}`];
+      const meter = this.p.compiled.meters.find((m) => m.meter === METERS.rate.name && m.index === index);
+      if (index === undefined || meter === undefined) continue;
+      const [cir, cburst] = [Number(meter.cir), Number(meter.cburst)];
+      if (bytes <= cburst) continue;
+      const rate = (cir * bytes) / (bytes - cburst);
+      needed = needed === undefined ? rate : Math.min(needed, rate);
+    }
+    if (needed === undefined || achieved >= needed) return undefined;
+    const mb = (v: number) => (v / 1e6).toFixed(1);
+    return `achieved ${mb(achieved)} MB/s, the meter needs ${mb(needed)} MB/s to turn red within ${formatBytes(bytes)}`;
   }
 
   private async advance(seconds: number, text: string) {
@@ -481,9 +571,15 @@ class ScenarioRun {
     const what = c.kind === 'drops' ? `drops ${c.reason}` : `audits ${c.reason}`;
     check(`${what} packets`, c.packets, packets, 'packets');
     check(`${what} bytes`, c.bytes, bytes, 'bytes');
+    // A RATE count depends on a flow that reached its meter; where none could, say so instead.
+    const skipped =
+      c.reason === 'RATE' && problems.length > 0 && this.rateUnreached !== undefined
+        ? `not applicable on this target: ${this.rateUnreached}`
+        : undefined;
     return {
       summary: `${what}: ${packets} packets, ${formatBytes(Number(bytes))}`,
-      problems,
+      problems: skipped !== undefined ? [skipped] : problems,
+      ...(skipped !== undefined ? { skipped } : {}),
       observation: { packets: packets.toString(), bytes: bytes.toString() },
     };
   }

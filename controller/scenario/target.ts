@@ -42,6 +42,12 @@ export interface TrafficTarget {
   /** Whether the device's meters run on the scenario's virtual clock (see `advanceClock`). */
   readonly virtualTime: boolean;
   inject(port: number, frame: Uint8Array): Promise<InjectResult>;
+  /**
+   * Several frames at once, verdicts in the same order. A target that can keep frames in flight
+   * offers them faster this way than one `inject` after another, which is what lets a device's
+   * meters see a flow's real rate. Absent: the caller injects one at a time.
+   */
+  injectMany?(frames: readonly ProbeFrame[]): Promise<InjectResult[]>;
   /** Moves the device's clock forward, where the target has a virtual one; otherwise does nothing. */
   advanceClock(ns: bigint): void;
   /** The policy on the device changed: drop whatever the target cached about it. */
@@ -49,7 +55,12 @@ export interface TrafficTarget {
   close(): Promise<void>;
 }
 
-export type ProbeErrorCode = 'PROBE_TIMEOUT' | 'PROBE_CLOSED';
+export interface ProbeFrame {
+  readonly port: number;
+  readonly frame: Uint8Array;
+}
+
+export type ProbeErrorCode = 'PROBE_TIMEOUT' | 'PROBE_CLOSED' | 'PROBE_AUDIT_AMBIGUOUS';
 
 export class ProbeError extends Error {
   override readonly name = 'ProbeError';
@@ -109,6 +120,12 @@ export class InProcessTarget implements TrafficTarget {
 /** bmv2's drop port: a verdict that names it went nowhere. */
 const DROP_PORT = 511;
 
+/**
+ * Probes kept in flight by default. bmv2 queues 64 frames per egress port, and every probe's answer
+ * leaves through the CPU port, so a larger window would risk answers dropped in the queue.
+ */
+export const DEFAULT_PROBE_WINDOW = 64;
+
 interface PendingProbe {
   readonly frame: Buffer;
   readonly resolve: (event: PacketInEvent) => void;
@@ -135,38 +152,89 @@ export class PacketOutProbeTarget implements TrafficTarget {
     private readonly client: DeviceClient,
     private readonly timeoutMs = 5_000,
     readonly description = 'report-mode PacketOut probes over P4Runtime',
+    /** PacketOuts in flight at once; 1 sends each probe only after the previous one's answer. */
+    private readonly window = DEFAULT_PROBE_WINDOW,
   ) {
     client.on('packetIn', this.onPacketIn);
   }
 
   async inject(port: number, frame: Uint8Array): Promise<InjectResult> {
+    const [result] = await this.injectMany([{ port, frame }]);
+    return result!;
+  }
+
+  /**
+   * Up to `window` PacketOuts go out before the first PacketIn is awaited, so the device sees the
+   * frames back to back rather than one per round trip. Verdicts still come one per frame: PacketIns
+   * are matched to probes in order and by content (see `received`).
+   */
+  async injectMany(frames: readonly ProbeFrame[]): Promise<InjectResult[]> {
     if (this.agentFlags === undefined || this.ruleFlags === undefined) await this.policyChanged();
-    const payload = Buffer.from(frame);
-    const event = await this.probe(port, payload);
+    const results: InjectResult[] = [];
+    for (let start = 0; start < frames.length; start += this.window) {
+      const chunk = frames.slice(start, start + this.window).map((f) => ({
+        port: f.port,
+        payload: Buffer.from(f.frame),
+      }));
+      const answers = chunk.map((f) => this.probe(f.port, f.payload));
+      // Every probe is awaited before any error is thrown, so none is left pending unobserved.
+      const settled = await Promise.allSettled(answers);
+      const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failed) throw failed.reason;
+      const verdicts = settled.map((s, i) =>
+        this.verdictOf(chunk[i]!.port, chunk[i]!.payload, (s as PromiseFulfilledResult<PacketInEvent>).value),
+      );
+      results.push(...(await this.resolveAudits(verdicts)));
+    }
+    return results;
+  }
+
+  private verdictOf(
+    port: number,
+    payload: Buffer,
+    event: PacketInEvent,
+  ): InjectResult & { mayAudit: boolean } {
     const md = event.metadata;
     const reasonCode = Number(md.reason ?? 0n);
     const egress = Number(md.egress_port ?? 0n);
     const ruleId = Number(md.rule_id ?? 0n);
     const forwarded = reasonCode === Reason.NONE && egress !== DROP_PORT;
-    // packet_length includes the 2-byte packet_out header (see softnic/dataplane.ts).
-    const packetLength = payload.length + 2;
-    let audited = false;
-    let reason: ReasonName | 'UNKNOWN' = reasonName(reasonCode);
-    if (forwarded && this.mayAudit(port, ruleId)) {
-      const moved = await this.auditCounterMoved();
-      if (moved !== undefined) {
-        audited = true;
-        reason = moved;
-      }
-    }
     return {
       forwarded,
       ...(forwarded ? { egressPort: egress } : {}),
-      reason,
+      reason: reasonName(reasonCode),
       ruleId,
-      audited,
-      packetLength,
+      audited: false,
+      // packet_length includes the 2-byte packet_out header (see softnic/dataplane.ts).
+      packetLength: payload.length + 2,
+      mayAudit: forwarded && this.mayAudit(port, ruleId),
     };
+  }
+
+  /**
+   * The PacketIn of an audited frame reads as forwarded with reason 0, so the audit counter
+   * (P4Runtime §9.4.2) is read once after a window of probes. The window's frames that may have been
+   * audited are attributed exactly when the counter leaves one reading: no cell moved (none was
+   * audited), or one reason's cell moved by exactly their number (all were, for that reason).
+   * Anything else cannot be pinned to single frames, and the target says so rather than guess.
+   */
+  private async resolveAudits(verdicts: (InjectResult & { mayAudit: boolean })[]): Promise<InjectResult[]> {
+    const candidates = verdicts.filter((v) => v.mayAudit).length;
+    const strip = ({ mayAudit: _mayAudit, ...r }: InjectResult & { mayAudit: boolean }): InjectResult => r;
+    if (candidates === 0) return verdicts.map(strip);
+    const moved = await this.auditCounterMoves();
+    const total = [...moved.values()].reduce((n, d) => n + d, 0n);
+    if (total === 0n) return verdicts.map(strip);
+    if (moved.size === 1 && total === BigInt(candidates)) {
+      const [reason] = [...moved.keys()];
+      return verdicts.map((v) => (v.mayAudit ? { ...strip(v), audited: true, reason: reason! } : strip(v)));
+    }
+    const spread = [...moved].map(([r, d]) => `${d} ${r}`).join(', ');
+    throw new ProbeError(
+      'PROBE_AUDIT_AMBIGUOUS',
+      `${candidates} probes in one window may have been audited and the audit counter moved by ${spread}: ` +
+        'a PacketIn does not say which frames were audited, so their verdicts cannot be told apart',
+    );
   }
 
   advanceClock(): void {
@@ -218,18 +286,18 @@ export class PacketOutProbeTarget implements TrafficTarget {
     return (agent & AgentFlag.AUDIT) !== 0 || (rule & RuleFlag.AUDIT) !== 0;
   }
 
-  /** The reason whose audit counter cell gained a packet since the last look, if any. */
-  private async auditCounterMoved(): Promise<ReasonName | undefined> {
+  /** How far each reason's audit counter cell moved since the last look. */
+  private async auditCounterMoves(): Promise<Map<ReasonName, bigint>> {
     const before = this.auditTotals ?? [];
     const now = await this.readAuditTotals();
     this.auditTotals = now;
+    const moved = new Map<ReasonName, bigint>();
     for (let i = 0; i < now.length; i++) {
-      if ((now[i] ?? 0n) > (before[i] ?? 0n)) {
-        const name = reasonName(i);
-        return name === 'UNKNOWN' || name === 'NONE' ? undefined : name;
-      }
+      const delta = (now[i] ?? 0n) - (before[i] ?? 0n);
+      const name = reasonName(i);
+      if (delta > 0n && name !== 'UNKNOWN' && name !== 'NONE') moved.set(name, delta);
     }
-    return undefined;
+    return moved;
   }
 
   private probe(port: number, payload: Buffer): Promise<PacketInEvent> {
