@@ -33,8 +33,9 @@ export function junitXml(results: readonly ScenarioResult[], suiteName = 'nicgua
   const lines: string[] = ['<?xml version="1.0" encoding="UTF-8"?>'];
   const count = (r: ScenarioResult) =>
     Math.max(r.steps.length, r.setupError || r.skipped !== undefined ? 1 : 0);
-  const skips = (r: ScenarioResult) => (r.skipped !== undefined ? 1 : 0);
-  const failures = (r: ScenarioResult) => r.steps.filter((s) => !s.ok).length;
+  const skips = (r: ScenarioResult) =>
+    (r.skipped !== undefined ? 1 : 0) + r.steps.filter((s) => s.skipped !== undefined).length;
+  const failures = (r: ScenarioResult) => r.steps.filter((s) => !s.ok && s.skipped === undefined).length;
   const errors = (r: ScenarioResult) => (r.setupError ? 1 : 0);
   const total = (f: (r: ScenarioResult) => number) => results.reduce((n, r) => n + f(r), 0);
   const time = seconds(results.reduce((n, r) => n + r.durationMs, 0));
@@ -65,6 +66,10 @@ export function junitXml(results: readonly ScenarioResult[], suiteName = 'nicgua
       const open = `    <testcase name="${name}" classname="${xmlEscape(r.name)}" file="${xmlEscape(r.file)}" line="${s.line}" time="${seconds(s.durationMs)}"`;
       if (s.ok) {
         lines.push(`${open}/>`);
+        continue;
+      }
+      if (s.skipped !== undefined) {
+        lines.push(`${open}>`, `      <skipped message="${xmlEscape(s.skipped)}"/>`, '    </testcase>');
         continue;
       }
       const message = s.problems.join('; ');

@@ -16,18 +16,21 @@ export function formatResults(results: readonly ScenarioResult[]): string {
     );
     if (r.setupError) out.push(`      could not start (${r.setupError.kind}): ${r.setupError.message}`);
     for (const s of r.steps) {
-      out.push(`  ${s.ok ? 'ok  ' : 'FAIL'}  step ${s.index + 1} (line ${s.line}): ${s.name}`);
+      const mark = s.ok ? 'ok  ' : s.skipped !== undefined ? 'SKIP' : 'FAIL';
+      out.push(`  ${mark}  step ${s.index + 1} (line ${s.line}): ${s.name}`);
       out.push(`          ${s.summary}`);
       for (const p of s.problems) out.push(`          ✗ ${p}`);
     }
   }
   const steps = results.flatMap((r) => r.steps);
-  const failed = steps.filter((s) => !s.ok).length;
+  const stepsSkipped = steps.filter((s) => s.skipped !== undefined).length;
+  const failed = steps.filter((s) => !s.ok && s.skipped === undefined).length;
   const broken = results.filter((r) => r.setupError).length;
   const skipped = results.filter((r) => r.skipped !== undefined).length;
   out.push('');
   out.push(
-    `${results.length} scenario(s), ${steps.length} step(s): ${steps.length - failed} passed, ${failed} failed` +
+    `${results.length} scenario(s), ${steps.length} step(s): ${steps.length - failed - stepsSkipped} passed, ${failed} failed` +
+      (stepsSkipped > 0 ? `, ${stepsSkipped} step(s) skipped as not applicable on this target` : '') +
       (broken > 0 ? `, ${broken} scenario(s) could not start` : '') +
       (skipped > 0 ? `, ${skipped} scenario(s) skipped as not applicable` : ''),
   );
@@ -56,6 +59,7 @@ export function resultsJson(results: readonly ScenarioResult[]): unknown {
         durationMs: s.durationMs,
         ...(s.observation ? { observation: s.observation } : {}),
         ...(s.quotas ? { quotas: s.quotas } : {}),
+        ...(s.skipped !== undefined ? { skipped: s.skipped } : {}),
       })),
     })),
   };
