@@ -9,14 +9,7 @@ import { join } from 'node:path';
 import { generateSigningKeyPair } from './checkpoint';
 import { CounterSampleRecord, EvidenceRecord } from './records';
 import { EvidenceLog } from './store';
-
-export interface BenchRow {
-  name: string;
-  value: number;
-  unit: string;
-  goal?: string;
-  ratio?: number;
-}
+import type { BenchRow } from '../bench';
 
 const POLICY = 'c0ffee'.padEnd(64, '0');
 

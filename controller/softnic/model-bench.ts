@@ -12,14 +12,7 @@ import { packetOutHeader, packetOutMetadata } from './dataplane';
 import { writeEntry } from './direct-write';
 import { PacketModel } from './model';
 import { PipelineState } from './state';
-
-export interface BenchRow {
-  name: string;
-  value: number;
-  unit: string;
-  goal?: string;
-  ratio?: number;
-}
+import type { BenchRow } from '../bench';
 
 /** simple_switch's documented forwarding rate, -O3 without logging (bmv2 docs/performance.md). */
 const BMV2_PACKETS_PER_SECOND = 80_000;
