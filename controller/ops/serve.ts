@@ -242,8 +242,20 @@ class DeviceSession {
     }
   }
 
-  /** Brings the device to the current policy set. */
-  async reconcile(why: string): Promise<void> {
+  private reconciling: Promise<void> = Promise.resolve();
+
+  /**
+   * Brings the device to the current policy set. Reconciles of one device run one after another:
+   * a reconnect, a liveness recovery and a policy change can all ask at once, and two plans made
+   * from the same device state would race each other's writes.
+   */
+  reconcile(why: string): Promise<void> {
+    const run = this.reconciling.then(() => this.reconcileNow(why));
+    this.reconciling = run.catch(() => undefined);
+    return run;
+  }
+
+  private async reconcileNow(why: string): Promise<void> {
     const policy = this.serve.policy;
     const opened = this.opened;
     if (!policy || !opened || !this.health.connected) return;
