@@ -199,12 +199,29 @@ class DeviceSession {
     this.serve.options.log('warn', 'device.lost', { device: this.device.name, reason });
   }
 
-  /** The stream is back: the device may have restarted empty, so ensure the pipeline and reconcile. */
-  private async afterReconnect(): Promise<void> {
-    const opened = this.opened;
-    if (!opened) return;
+  /** The stream is back: the device may have restarted empty. */
+  private afterReconnect(): Promise<void> {
+    if (!this.opened) return Promise.resolve();
     this.health.connected = true;
     this.generation++;
+    return this.restore('reconnect');
+  }
+
+  /**
+   * Brings back a device that was out of reach: pipeline (when its cookie differs), digest
+   * configuration, then a reconcile. It waits in the same queue as every reconcile, so that a
+   * liveness recovery and a stream reconnect racing each other never write entries to a device
+   * whose pipeline is not there yet.
+   */
+  private restore(why: string): Promise<void> {
+    const run = this.reconciling.then(() => this.restoreNow(why));
+    this.reconciling = run.catch(() => undefined);
+    return run;
+  }
+
+  private async restoreNow(why: string): Promise<void> {
+    const opened = this.opened;
+    if (!opened || !this.health.connected) return;
     const { log, evidence } = this.serve.options;
     try {
       const { pushed, cookie } = await opened.client.ensurePipeline({
@@ -212,12 +229,14 @@ class DeviceSession {
         deviceConfig: this.serve.pipeline.deviceConfig,
         cookie: this.serve.pipeline.cookie,
       });
+      // A device that needed its pipeline again lost its counters with it.
+      if (pushed && why !== 'reconnect') this.generation++;
       evidence.append({
         kind: 'device_event',
         time: Date.now(),
         device: this.device.name,
         event: 'connected',
-        detail: { cookie, reconnect: true },
+        detail: { cookie, reconnect: true, why },
       });
       if (pushed)
         evidence.append({
@@ -227,7 +246,7 @@ class DeviceSession {
           event: 'pipeline_pushed',
           detail: { cookie },
         });
-      log('info', 'device.reconnected', { device: this.device.name, pipelinePushed: pushed });
+      log('info', 'device.reconnected', { device: this.device.name, why, pipelinePushed: pushed });
       if (opened.client.profile.digests) {
         await opened.client.configureDigest(DIGESTS.deny.name, {
           maxTimeoutNs: 50_000_000,
@@ -235,7 +254,7 @@ class DeviceSession {
           ackTimeoutNs: 1_000_000_000,
         });
       }
-      await this.reconcile('reconnect');
+      await this.reconcileNow(why);
     } catch (err) {
       this.health.lastError = (err as Error).message;
       log('error', 'device.reconcile_failed', { device: this.device.name, error: (err as Error).message });
@@ -338,7 +357,7 @@ class DeviceSession {
       if (!this.health.connected) {
         this.health.connected = true;
         this.serve.options.log('info', 'device.answering', { device: this.device.name });
-        await this.reconcile('answering again');
+        await this.restore('answering again');
       }
     } catch (err) {
       this.lost(`no answer within the liveness deadline: ${(err as Error).message}`);

@@ -101,13 +101,24 @@ describe('fault: device lost under serve', function () {
     let sentPackets = 0n;
     let sentBytes = 0n;
     try {
-      await until('the example on the device', () => acl() === 4, 30_000);
+      // ACL entries go in before the port binding (plan.ts), so the count alone is not "in force".
+      const reconciledSince = (n: number): Record<string, unknown> | undefined =>
+        serve
+          .events('device.reconciled')
+          .slice(n)
+          .find((e) => e.ok === true);
+      await until('the example on the device', () => acl() === 4 && reconciledSince(0), 30_000);
       for (let i = 0; i < restarts; i++) {
         // Known traffic, counted and collected before the device dies with its counters.
         const count = 3 + (i % 5);
         for (let p = 0; p < count; p++) {
           const v = dataplane.inject(AGENT.port, llmFrame(100 + p));
-          assert.equal(v.forwarded, true);
+          assert.equal(
+            v.forwarded,
+            true,
+            `cycle ${i}: ${JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? String(x) : x))}; ` +
+              `serve said ${JSON.stringify(serve.logs.slice(-8))}`,
+          );
           sentPackets++;
           sentBytes += BigInt(v.packetLength);
         }
@@ -126,7 +137,7 @@ describe('fault: device lost under serve', function () {
         const restartedAt = Date.now();
         const back = await until(
           'entries restored',
-          () => acl() === 4 && serve.events('device.reconciled')[reconciledBefore],
+          () => acl() === 4 && reconciledSince(reconciledBefore),
           30_000,
         );
         convergence.push(Math.max(Date.now(), logTime(back)) - restartedAt);

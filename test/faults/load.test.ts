@@ -64,7 +64,13 @@ describe('fault: load soak under serve', function () {
       const started = await until('serve.started', () => serve.events('serve.started')[0], 30_000);
       const metricsPort = started.metricsPort as number;
       const t0 = Date.now();
-      await until('the fleet policy on the device', () => acl() >= AGENTS * RULES, 240_000, 200);
+      // The ACL fills before the port bindings go in, so convergence is the successful reconcile.
+      await until(
+        'the fleet policy on the device',
+        () => acl() >= AGENTS * RULES && serve.events('device.reconciled').find((e) => e.ok === true),
+        240_000,
+        200,
+      );
       const convergeMs = Date.now() - t0;
       // Let the first collections settle before taking the starting figures.
       await until(
