@@ -113,12 +113,17 @@ describe('nicguard evidence (CLI)', function () {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  /** A copy of the log whose record `seq` has had its leaf edited in place. */
+  /**
+   * A copy of the log whose record `seq` has had its leaf edited in place. A counter sample's leaf is
+   * rebuilt from its row rather than stored, so the edited leaf is written where the log would rebuild it.
+   */
   function tampered(name: string, seq: number, edit: (body: string) => string): string {
     const copy = join(dir, name);
     copyFileSync(db, copy);
+    const log = EvidenceLog.open(copy);
+    const leaf = log.leaf(seq) as Buffer;
+    log.close();
     const sql = new Database(copy);
-    const leaf = sql.prepare('SELECT leaf FROM records WHERE seq = ?').pluck().get(seq) as Buffer;
     const changed = Buffer.concat([
       leaf.subarray(0, 18),
       Buffer.from(edit(leaf.subarray(18).toString('utf8'))),

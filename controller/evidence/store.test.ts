@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import fc from 'fast-check';
 import { encodeLeaf } from './canonical';
 import { generateSigningKeyPair, loadPrivateKey, signCheckpoint } from './checkpoint';
 import { EvidenceError } from './errors';
@@ -226,6 +227,115 @@ describe('EvidenceLog', function () {
     );
   });
 
+  it('opens a version 1 log, whose counter sample leaves are stored, and goes on verifying it', () => {
+    const path = join(dir, 'v1.db');
+    let log = EvidenceLog.open(path, { signer });
+    log.appendBatch(records(24));
+    log.checkpoint();
+    const leaves = Array.from({ length: 24 }, (_, seq) => log.leaf(seq) as Buffer);
+    const before = log.root().toString('hex');
+    log.close();
+    // What version 1 wrote: the same tables, with every leaf stored.
+    const raw = new Database(path);
+    const setLeaf = raw.prepare("UPDATE records SET leaf = ? WHERE seq = ? AND leaf = x''");
+    let restored = 0;
+    leaves.forEach((leaf, seq) => (restored += setLeaf.run(leaf, seq).changes));
+    raw.pragma('user_version = 1');
+    raw.close();
+    assert.ok(restored > 10, `${restored} counter sample leaves made stored`);
+
+    log = EvidenceLog.open(path, { signer });
+    const check = new Database(path, { readonly: true });
+    assert.equal(check.pragma('user_version', { simple: true }), 2);
+    assert.equal(log.root().toString('hex'), before);
+    assert.ok(log.verify().ok);
+    log.appendBatch(records(24).slice(3));
+    log.checkpoint();
+    const result = log.verify();
+    assert.ok(result.ok, JSON.stringify(result));
+    const stored = check
+      .prepare("SELECT count(*) FROM records WHERE kind = 'counter_sample' AND length(leaf) > 0")
+      .pluck()
+      .get();
+    const rebuilt = check
+      .prepare("SELECT count(*) FROM records WHERE kind = 'counter_sample' AND length(leaf) = 0")
+      .pluck()
+      .get();
+    assert.equal(stored, restored, 'leaves stored by version 1 stay stored');
+    assert.equal(rebuilt, restored, 'new counter samples are stored without their leaf');
+    for (let seq = 0; seq < log.size; seq++) {
+      const bundle = log.inclusionProof(seq);
+      assert.equal(checkProof(bundle, keys.publicKeyPem, ORIGIN).record?.seq, seq);
+    }
+    leaves.forEach((leaf, seq) => assert.deepEqual(log.leaf(seq), leaf));
+    // A stored counter sample leaf is still checked byte for byte.
+    const raw2 = new Database(path);
+    const bad = Buffer.from(leaves[5] as Buffer);
+    bad[bad.length - 2] = (bad[bad.length - 2] as number) ^ 1;
+    raw2.prepare('UPDATE records SET leaf = ? WHERE seq = 5').run(bad);
+    raw2.close();
+    expectProblem(log.verify(), 5);
+    check.close();
+    log.close();
+  });
+
+  it('rebuilds every counter sample leaf as appended, whatever its strings and counters', () => {
+    const text = fc.oneof(
+      fc.string(),
+      fc.string({ unit: 'grapheme' }),
+      fc.string({ unit: 'binary' }),
+      fc.constantFrom('"', '\\', '\n', '\u0000', '\u2028', ''),
+    );
+    const counter = fc.oneof(fc.nat(), fc.bigInt({ min: 0n, max: 2n ** 63n - 1n }));
+    const optional = <T>(arb: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> =>
+      fc.option(arb, { nil: undefined });
+    const sample = fc.record(
+      {
+        kind: fc.constant('counter_sample' as const),
+        time: fc.nat(),
+        device: text,
+        table: text,
+        ruleId: text,
+        ruleName: optional(text),
+        agent: optional(text),
+        policyVersion: text,
+        packets: counter,
+        bytes: counter,
+        epoch: optional(text),
+      },
+      { noNullPrototype: true },
+    );
+    const log = EvidenceLog.open(join(dir, 'rebuild.db'));
+    let appended = 0;
+    fc.assert(
+      fc.property(fc.array(sample, { minLength: 1, maxLength: 8 }), (batch) => {
+        for (const record of batch) {
+          let result;
+          try {
+            result = log.append(record);
+          } catch (e) {
+            // Strings with lone surrogates have no UTF-8 form and are refused at append.
+            assert.equal(
+              errorCode(() => {
+                throw e;
+              }),
+              'BAD_RECORD',
+            );
+            continue;
+          }
+          appended++;
+          assert.deepEqual(hashLeaf(log.leaf(result.seq) as Buffer), result.leafHash);
+          assert.equal(log.getRecord(result.seq)?.body['device'], record.device);
+        }
+      }),
+      { numRuns: 150 },
+    );
+    assert.ok(appended > 300, `${appended} samples appended`);
+    const result = log.verify();
+    assert.ok(result.ok, JSON.stringify(result));
+    log.close();
+  });
+
   it('computes counter deltas across resets, epoch changes and reopen', () => {
     const path = join(dir, 'e.db');
     const at = (
@@ -358,7 +468,9 @@ describe('EvidenceLog', function () {
       log.close();
     });
 
-    const leafOf = (seq: number): Buffer =>
+    /** The leaf bytes the tree commits to; a counter sample's are rebuilt, not stored. */
+    const leafOf = (seq: number): Buffer => log.leaf(seq) as Buffer;
+    const storedLeafOf = (seq: number): Buffer =>
       raw.prepare('SELECT leaf FROM records WHERE seq = ?').pluck().get(seq) as Buffer;
     const setLeaf = (seq: number, leaf: Buffer, hash?: Buffer): void => {
       if (hash) raw.prepare('UPDATE records SET leaf = ?, leaf_hash = ? WHERE seq = ?').run(leaf, hash, seq);
@@ -366,16 +478,18 @@ describe('EvidenceLog', function () {
     };
 
     it('names the record when any byte of any leaf changes', () => {
-      // The first 12 records already cover every kind; all of their bytes are flipped.
+      // The first 12 records already cover every kind; all of their bytes are flipped. A counter sample's
+      // leaf is not stored, so its flipped leaf is written in place of the rebuilt one.
       for (let seq = 0; seq < 12; seq++) {
         const original = leafOf(seq);
+        const stored = storedLeafOf(seq);
         for (let i = 0; i < original.length; i++) {
           const bad = Buffer.from(original);
           bad[i] = (bad[i] as number) ^ 0x01;
           setLeaf(seq, bad);
           expectProblem(log.verify(), seq);
         }
-        setLeaf(seq, original);
+        setLeaf(seq, stored);
       }
       assert.ok(log.verify().ok);
     });
@@ -383,6 +497,7 @@ describe('EvidenceLog', function () {
     it('names the record when a leaf is rewritten with a matching hash', () => {
       for (let seq = 0; seq < COUNT; seq++) {
         const original = leafOf(seq);
+        const stored = storedLeafOf(seq);
         const hash = raw.prepare('SELECT leaf_hash FROM records WHERE seq = ?').pluck().get(seq) as Buffer;
         const body = JSON.parse(original.subarray(18).toString()) as Record<string, unknown>;
         const kind = raw.prepare('SELECT kind FROM records WHERE seq = ?').pluck().get(seq) as 'push';
@@ -394,7 +509,7 @@ describe('EvidenceLog', function () {
         const extended = encodeLeaf(kind, seq, time, { ...body, forged: true });
         setLeaf(seq, extended, hashLeaf(extended));
         expectProblem(log.verify(), seq, 'BAD_LEAF');
-        setLeaf(seq, original, hash);
+        setLeaf(seq, stored, hash);
       }
       assert.ok(log.verify().ok);
     });
@@ -428,7 +543,10 @@ describe('EvidenceLog', function () {
         const rb = get.raw().get(b) as unknown[];
         put.run(...rb, a);
         put.run(...ra, b);
-        expectProblem(log.verify(), a, 'SEQ_MISMATCH');
+        // A stored leaf carries its seq. A counter sample's leaf is rebuilt from its counter_samples row at
+        // the row's own seq, so the swap shows as that row disagreeing with the time and hash swapped in.
+        const leafStored = (rb[2] as Buffer).length > 0;
+        expectProblem(log.verify(), a, leafStored ? 'SEQ_MISMATCH' : 'PROJECTION_MISMATCH');
         put.run(...ra, a);
         put.run(...rb, b);
       }
@@ -473,6 +591,37 @@ describe('EvidenceLog', function () {
       raw.prepare("UPDATE counter_series SET agent = 'someone-else'").run();
       const first = raw.prepare('SELECT min(seq) FROM counter_samples').pluck().get() as number;
       expectProblem(log.verify(), first, 'PROJECTION_MISMATCH');
+    });
+
+    it('names a counter sample when any bit of its leaf hash or any name it is rebuilt from changes', () => {
+      const seq = raw.prepare('SELECT max(seq) FROM counter_samples').pluck().get() as number;
+      assert.equal(storedLeafOf(seq).length, 0, 'counter sample leaves are rebuilt, not stored');
+      const hash = raw.prepare('SELECT leaf_hash FROM records WHERE seq = ?').pluck().get(seq) as Buffer;
+      const setHash = raw.prepare('UPDATE records SET leaf_hash = ? WHERE seq = ?');
+      for (let bit = 0; bit < hash.length * 8; bit++) {
+        const bad = Buffer.from(hash);
+        bad[bit >> 3] = (bad[bit >> 3] as number) ^ (1 << (bit & 7));
+        setHash.run(bad, seq);
+        expectProblem(log.verify(), seq, 'PROJECTION_MISMATCH');
+      }
+      setHash.run(hash, seq);
+      assert.ok(log.verify().ok);
+      const series = raw
+        .prepare(
+          'SELECT * FROM counter_series WHERE series_id = (SELECT series_id FROM counter_samples WHERE seq = ?)',
+        )
+        .get(seq) as Record<string, unknown>;
+      const first = raw
+        .prepare('SELECT min(seq) FROM counter_samples WHERE series_id = ?')
+        .pluck()
+        .get(series['series_id']) as number;
+      for (const column of ['device', 'tbl', 'rule_id', 'rule_name', 'agent', 'policy_version']) {
+        const edit = raw.prepare(`UPDATE counter_series SET ${column} = ? WHERE series_id = ?`);
+        edit.run(`${String(series[column])}x`, series['series_id']);
+        expectProblem(log.verify(), first, 'PROJECTION_MISMATCH');
+        edit.run(series[column], series['series_id']);
+      }
+      assert.ok(log.verify().ok);
     });
 
     it('notices a truncated tail that a checkpoint covers', () => {

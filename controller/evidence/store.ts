@@ -212,7 +212,23 @@ const MIGRATIONS: readonly string[] = [
     detail TEXT
   );
   `,
+  // No table changes: from this version on, a counter sample's leaf is not stored (records.leaf holds an
+  // empty blob) but rebuilt from its counter_samples and counter_series rows; leaves stored before stay.
+  // The version step keeps older code, which would read the empty blobs as damage, from opening the log.
+  `-- counter sample leaves are rebuilt from their rows`,
 ];
+
+/**
+ * What records.leaf holds for a counter sample. Its leaf is rebuilt from the counter_samples and
+ * counter_series rows, which hold every field of it: storing the leaf as well tripled the bytes written
+ * per sample, and samples are most of the log.
+ */
+const LEAF_NOT_STORED = Buffer.alloc(0);
+
+/** The counter_samples columns (read as a raw row) a counter sample's leaf is rebuilt from, then its series. */
+const COUNTER_LEAF_COLUMNS = `c.seq, c.time_ms, c.series_id, c.packets, c.bytes, c.delta_packets, c.delta_bytes,
+  c.reset, c.epoch, s.device, s.tbl, s.rule_id, s.rule_name, s.agent, s.policy_version`;
+const COUNTER_LEAF_FROM = 'counter_samples c LEFT JOIN counter_series s ON s.series_id = c.series_id';
 
 /** Bind form of a projected value: booleans as 0/1, absent as NULL, nested values as canonical JSON. */
 function sqlValue(v: unknown): unknown {
@@ -571,6 +587,12 @@ export class EvidenceLog {
       size: p('SELECT coalesce(max(seq) + 1, 0) FROM records').pluck(),
       record: p('SELECT seq, kind, time_ms, leaf, leaf_hash FROM records WHERE seq = ?'),
       allRecords: p('SELECT seq, kind, time_ms, leaf, leaf_hash FROM records ORDER BY seq'),
+      counterLeafRow: p(`SELECT ${COUNTER_LEAF_COLUMNS} FROM ${COUNTER_LEAF_FROM} WHERE c.seq = ?`)
+        .safeIntegers(true)
+        .raw(),
+      allCounterLeafRows: p(`SELECT ${COUNTER_LEAF_COLUMNS} FROM ${COUNTER_LEAF_FROM} ORDER BY c.seq`)
+        .safeIntegers(true)
+        .raw(),
       findSeries: p(
         `SELECT series_id FROM counter_series WHERE device = ? AND tbl = ? AND rule_id = ? AND rule_name IS ?
          AND agent IS ? AND policy_version = ?`,
@@ -749,7 +771,8 @@ export class EvidenceLog {
     // The body is the record minus kind and time, plus the delta; the encoder merges them in place.
     const prefixed = encodeRecordLeafWithHashPrefix(record, seq, delta ?? NO_EXTRA);
     const leafHash = hashPrefixedLeaf(prefixed);
-    rows.records.values.push(seq, record.kind, record.time, prefixed.subarray(1), leafHash);
+    const stored = record.kind === 'counter_sample' ? LEAF_NOT_STORED : prefixed.subarray(1);
+    rows.records.values.push(seq, record.kind, record.time, stored, leafHash);
     rows.records.endRow();
     const projection = rows[record.kind];
     const out = projection.values;
@@ -904,7 +927,7 @@ export class EvidenceLog {
     if (!Number.isSafeInteger(seq) || seq < 0 || seq >= cp.treeSize) {
       fail('NOT_COVERED', `record ${seq} is not covered by the latest checkpoint (size ${cp.treeSize})`);
     }
-    const row = this.st.record.get(seq) as { leaf: Buffer; leaf_hash: Buffer } | undefined;
+    const row = this.st.record.get(seq) as RecordRow | undefined;
     if (!row) fail('CORRUPT', `record ${seq} is missing`);
     const proof = inclusionProof(this.reader, seq, cp.treeSize);
     const bundle: InclusionProofBundle = {
@@ -916,7 +939,7 @@ export class EvidenceLog {
       proof: proof.map(hex),
       checkpoint: cp.note,
     };
-    if (options.includeLeaf !== false) bundle.leaf = row.leaf.toString('base64');
+    if (options.includeLeaf !== false) bundle.leaf = this.leafOfRow(row).toString('base64');
     return bundle;
   }
 
@@ -936,8 +959,27 @@ export class EvidenceLog {
 
   /** The record at `seq`, decoded from its signed leaf bytes. */
   getRecord(seq: number): StoredRecord | undefined {
-    const row = this.st.record.get(seq) as { leaf: Buffer } | undefined;
-    return row && this.toStored(decodeLeaf(row.leaf));
+    const leaf = this.leaf(seq);
+    return leaf && this.toStored(decodeLeaf(leaf));
+  }
+
+  /** The leaf bytes of record `seq`, which the tree commits to: stored, or rebuilt for a counter sample. */
+  leaf(seq: number): Buffer | undefined {
+    this.assertOpen();
+    const row = this.st.record.get(seq) as RecordRow | undefined;
+    return row && this.leafOfRow(row);
+  }
+
+  private leafOfRow(row: { seq: number; leaf: Buffer }): Buffer {
+    if (row.leaf.length > 0) return row.leaf;
+    return this.rebuiltLeaf(row.seq, this.st.counterLeafRow.get(row.seq) as unknown[] | undefined);
+  }
+
+  /** The leaf of counter sample `seq` from its COUNTER_LEAF_COLUMNS row; CORRUPT if that cannot be had. */
+  private rebuiltLeaf(seq: number, row: unknown[] | undefined): Buffer {
+    const rebuilt = row && rebuildCounter(seq, row.slice(0, 9), row.slice(9));
+    if (!rebuilt) fail('CORRUPT', `record ${seq} has no stored leaf and no counter sample row to rebuild it`);
+    return rebuilt.prefixed.subarray(1);
   }
 
   private toStored(d: DecodedLeaf): StoredRecord {
@@ -948,19 +990,25 @@ export class EvidenceLog {
   recordsByKind(kind: RecordKind, fromMs: number, toMs: number, limit = 10000): StoredRecord[] {
     if (!isRecordKind(kind)) fail('BAD_ARGUMENT', `unknown kind ${String(kind)}`);
     checkRange(fromMs, toMs);
-    const sql =
-      kind === 'counter_sample'
-        ? `SELECT r.leaf FROM counter_samples c JOIN records r ON r.seq = c.seq
-           WHERE c.time_ms >= ? AND c.time_ms < ? ORDER BY c.seq LIMIT ?`
-        : `SELECT leaf FROM records WHERE kind = ? AND kind <> 'counter_sample' AND time_ms >= ? AND time_ms < ?
-           ORDER BY seq LIMIT ?`;
-    const args = kind === 'counter_sample' ? [fromMs, toMs, limit] : [kind, fromMs, toMs, limit];
-    return (
-      this.db
-        .prepare(sql)
-        .pluck()
-        .all(...args) as Buffer[]
-    ).map((leaf) => this.toStored(decodeLeaf(leaf)));
+    if (kind === 'counter_sample') {
+      const rows = this.db
+        .prepare(
+          `SELECT r.leaf, ${COUNTER_LEAF_COLUMNS} FROM ${COUNTER_LEAF_FROM} JOIN records r ON r.seq = c.seq
+           WHERE c.time_ms >= ? AND c.time_ms < ? ORDER BY c.seq LIMIT ?`,
+        )
+        .safeIntegers(true)
+        .raw()
+        .all(fromMs, toMs, limit) as [Buffer, ...unknown[]][];
+      return rows.map(([leaf, ...row]) => {
+        const bytes = leaf.length > 0 ? leaf : this.rebuiltLeaf(Number(row[0]), row);
+        return this.toStored(decodeLeaf(bytes));
+      });
+    }
+    const sql = `SELECT leaf FROM records WHERE kind = ? AND kind <> 'counter_sample' AND time_ms >= ? AND time_ms < ?
+      ORDER BY seq LIMIT ?`;
+    return (this.db.prepare(sql).pluck().all(kind, fromMs, toMs, limit) as Buffer[]).map((leaf) =>
+      this.toStored(decodeLeaf(leaf)),
+    );
   }
 
   /**
@@ -1088,13 +1136,36 @@ export class EvidenceLog {
     this.flush();
     let lines = 0;
     const rows = this.st.allRecords.iterate() as IterableIterator<RecordRow>;
-    for (const r of rows) {
-      const body = r.leaf.subarray(18).toString('utf8');
-      writeLine(
-        `{"type":"record","seq":${r.seq},"kind":${JSON.stringify(r.kind)},"time":${r.time_ms},` +
-          `"leafHash":"${hex(r.leaf_hash)}","leaf":"${r.leaf.toString('base64')}","body":${body}}`,
-      );
-      lines++;
+    // Counter sample rows come as a second seq-ordered stream, merged with the records as leaves are needed.
+    const counterRows = this.st.allCounterLeafRows.iterate() as IterableIterator<unknown[]>;
+    let counterRow: unknown[] | undefined;
+    const counterRowAt = (seq: number): unknown[] | undefined => {
+      for (;;) {
+        if (counterRow === undefined) {
+          const next = counterRows.next();
+          if (next.done) return undefined;
+          counterRow = next.value;
+        }
+        const at = Number(counterRow[0]);
+        if (at > seq) return undefined;
+        const row = counterRow;
+        counterRow = undefined;
+        if (at === seq) return row;
+      }
+    };
+    try {
+      for (const r of rows) {
+        const leaf = r.leaf.length > 0 ? r.leaf : this.rebuiltLeaf(r.seq, counterRowAt(r.seq));
+        const body = leaf.subarray(18).toString('utf8');
+        writeLine(
+          `{"type":"record","seq":${r.seq},"kind":${JSON.stringify(r.kind)},"time":${r.time_ms},` +
+            `"leafHash":"${hex(r.leaf_hash)}","leaf":"${leaf.toString('base64')}","body":${body}}`,
+        );
+        lines++;
+      }
+    } finally {
+      rows.return?.();
+      counterRows.return?.();
     }
     for (const cp of this.checkpoints()) {
       writeLine(
@@ -1360,71 +1431,32 @@ export class EvidenceLog {
        */
       const checkCounterFromRow = (
         seq: number,
-        timeMs: number,
         prefixed: Buffer,
         storedHash: Buffer,
         stored: unknown[],
       ): Buffer | VerifyResult | undefined => {
-        const names = series.get(stored[2] as bigint);
-        const reset = stored[7];
-        if (names === undefined || stored.length !== 9 || (reset !== 0n && reset !== 1n)) return undefined;
-        if (Number(stored[0]) !== seq || Number(stored[1]) !== timeMs) return undefined;
-        const [device, table, ruleId, ruleName, agent, policyVersion] = names as (string | null)[];
-        const [, , , packets, bytes, deltaPackets, deltaBytes, , epoch] = stored;
-        // Only the column types appends write take this path; anything else gets the full check.
-        const text = (v: unknown): boolean => typeof v === 'string';
-        const optText = (v: unknown): boolean => v === null || typeof v === 'string';
-        const int = (v: unknown): boolean => typeof v === 'bigint';
-        if (
-          !text(device) ||
-          !text(table) ||
-          !text(ruleId) ||
-          !text(policyVersion) ||
-          !optText(ruleName) ||
-          !optText(agent) ||
-          !optText(epoch) ||
-          !int(packets) ||
-          !int(bytes) ||
-          !int(deltaPackets) ||
-          !int(deltaBytes)
-        )
-          return undefined;
-        const record = {
-          kind: 'counter_sample' as const,
-          time: timeMs,
-          device: device as string,
-          table: table as string,
-          ruleId: ruleId as string,
-          ruleName: ruleName ?? undefined,
-          agent: agent ?? undefined,
-          policyVersion: policyVersion as string,
-          packets: exactInteger(packets as bigint),
-          bytes: exactInteger(bytes as bigint),
-          epoch: (epoch as string | null) ?? undefined,
-        };
-        const claimed: CounterDelta = {
-          deltaPackets: exactInteger(deltaPackets as bigint),
-          deltaBytes: exactInteger(deltaBytes as bigint),
-          reset: reset === 1n,
-        };
-        let expectedLeaf: Buffer;
-        try {
-          expectedLeaf = encodeRecordLeafWithHashPrefix(record, seq, claimed);
-        } catch (e) {
-          if (!(e instanceof EvidenceError)) throw e;
-          return undefined;
-        }
-        if (!expectedLeaf.equals(prefixed)) return undefined;
-        const leafHash = hashPrefixedLeaf(prefixed);
+        const rebuilt = rebuildCounter(seq, stored, series.get(stored[2] as bigint));
+        if (rebuilt === undefined || !rebuilt.prefixed.equals(prefixed)) return undefined;
+        return checkRebuilt(seq, rebuilt, storedHash, 'LEAF_HASH_MISMATCH');
+      };
+      /** Hash and delta replay of a counter sample whose leaf bytes are known to match its row. */
+      const checkRebuilt = (
+        seq: number,
+        rebuilt: RebuiltCounter,
+        storedHash: Buffer,
+        hashCode: VerifyProblemCode,
+      ): Buffer | VerifyResult => {
+        const leafHash = hashPrefixedLeaf(rebuilt.prefixed);
         if (!leafHash.equals(storedHash)) {
-          return bad(
-            'LEAF_HASH_MISMATCH',
-            'stored leaf hash differs from the hash of the leaf bytes',
-            seq,
-            'counter_sample',
-          );
+          const what =
+            hashCode === 'LEAF_HASH_MISMATCH'
+              ? 'stored leaf hash differs from the hash of the leaf bytes'
+              : 'the leaf rebuilt from the counter_samples row does not hash to the stored leaf hash';
+          return bad(hashCode, what, seq, 'counter_sample');
         }
-        if (!replayCounter(record.device, record.table, record.ruleId, record, claimed)) {
+        const { record, claimed } = rebuilt;
+        const state = { packets: record.packets, bytes: record.bytes, epoch: record.epoch };
+        if (!replayCounter(record.device, record.table, record.ruleId, state, claimed)) {
           return bad(
             'DELTA_MISMATCH',
             'counter delta does not follow from the previous sample',
@@ -1433,6 +1465,43 @@ export class EvidenceLog {
           );
         }
         return leafHash;
+      };
+      /**
+       * A record stored without its leaf bytes, which only counter samples are: the leaf is rebuilt from
+       * the counter_samples row, so every column of that row (and of its series) is covered by the stored
+       * leaf hash and, through the tree, by the checkpoints. Any disagreement is the row's.
+       */
+      const checkWithoutLeaf = (
+        seq: number,
+        kind: string,
+        timeMs: number,
+        storedHash: Buffer,
+        stored: unknown[] | undefined,
+      ): Buffer | VerifyResult => {
+        if (kind !== 'counter_sample') {
+          return bad(
+            'KIND_MISMATCH',
+            `row says ${kind}, but only counter samples are stored without leaf bytes`,
+            seq,
+            kind,
+          );
+        }
+        if (stored === undefined || Number(stored[0]) !== seq) {
+          return bad('PROJECTION_MISMATCH', 'no counter_samples row to rebuild the leaf from', seq, kind);
+        }
+        const rebuilt = rebuildCounter(seq, stored, series.get(stored[2] as bigint));
+        if (rebuilt === undefined) {
+          return bad('PROJECTION_MISMATCH', 'counter_samples row cannot be encoded as a leaf', seq, kind);
+        }
+        if (rebuilt.record.time !== timeMs) {
+          return bad(
+            'PROJECTION_MISMATCH',
+            `counter_samples row says time ${rebuilt.record.time}, record row says ${timeMs}`,
+            seq,
+            kind,
+          );
+        }
+        return checkRebuilt(seq, rebuilt, storedHash, 'PROJECTION_MISMATCH');
       };
       for (const [seq, kind, timeMs, hashLength, hashAndLeaf] of records) {
         if (seq !== expected) {
@@ -1453,9 +1522,11 @@ export class EvidenceLog {
           if (!next.done) stored = next.value;
         }
         const checked =
-          (kind === 'counter_sample' && stored !== undefined
-            ? checkCounterFromRow(seq, timeMs, prefixed, storedHash, stored)
-            : undefined) ?? checkFromLeaf(seq, kind, timeMs, prefixed, storedHash, stored);
+          prefixed.length === 1
+            ? checkWithoutLeaf(seq, kind, timeMs, storedHash, stored)
+            : ((kind === 'counter_sample' && stored !== undefined
+                ? checkCounterFromRow(seq, prefixed, storedHash, stored)
+                : undefined) ?? checkFromLeaf(seq, kind, timeMs, prefixed, storedHash, stored));
         if (!Buffer.isBuffer(checked)) return checked;
         const leafHash = checked;
         frontier.append(leafHash, checkNode);
@@ -1518,6 +1589,74 @@ interface RecordRow {
   time_ms: number;
   leaf: Buffer;
   leaf_hash: Buffer;
+}
+
+/** A counter sample as its stored rows hold it, with the leaf they encode to. */
+interface RebuiltCounter {
+  record: CounterSampleRecord;
+  claimed: CounterDelta;
+  /** 0x00 || leaf, as encodeRecordLeafWithHashPrefix writes it. */
+  prefixed: Buffer;
+}
+
+/**
+ * The leaf of counter sample `seq` from its counter_samples row (seq, time_ms, series_id, packets, bytes,
+ * delta_packets, delta_bytes, reset, epoch) and its counter_series row (device, tbl, rule_id, rule_name,
+ * agent, policy_version), both read with safe integers. The encoder is a pure function of the record, so
+ * this is the leaf the append hashed. Only the column types appends write are accepted; anything else
+ * gives undefined, for the caller to report.
+ */
+function rebuildCounter(
+  seq: number,
+  stored: readonly unknown[],
+  names: readonly unknown[] | undefined,
+): RebuiltCounter | undefined {
+  if (names === undefined || stored.length !== 9 || names.length !== 6) return undefined;
+  const [, time, , packets, bytes, deltaPackets, deltaBytes, reset, epoch] = stored;
+  const [device, table, ruleId, ruleName, agent, policyVersion] = names;
+  const text = (v: unknown): v is string => typeof v === 'string';
+  const optText = (v: unknown): v is string | null => v === null || typeof v === 'string';
+  const int = (v: unknown): v is bigint => typeof v === 'bigint';
+  if (
+    !int(time) ||
+    !text(device) ||
+    !text(table) ||
+    !text(ruleId) ||
+    !text(policyVersion) ||
+    !optText(ruleName) ||
+    !optText(agent) ||
+    !optText(epoch) ||
+    !int(packets) ||
+    !int(bytes) ||
+    !int(deltaPackets) ||
+    !int(deltaBytes) ||
+    (reset !== 0n && reset !== 1n)
+  )
+    return undefined;
+  const record: CounterSampleRecord = {
+    kind: 'counter_sample',
+    time: Number(time),
+    device,
+    table,
+    ruleId,
+    ruleName: ruleName ?? undefined,
+    agent: agent ?? undefined,
+    policyVersion,
+    packets: exactInteger(packets),
+    bytes: exactInteger(bytes),
+    epoch: epoch ?? undefined,
+  };
+  const claimed: CounterDelta = {
+    deltaPackets: exactInteger(deltaPackets),
+    deltaBytes: exactInteger(deltaBytes),
+    reset: reset === 1n,
+  };
+  try {
+    return { record, claimed, prefixed: encodeRecordLeafWithHashPrefix(record, seq, claimed) };
+  } catch (e) {
+    if (!(e instanceof EvidenceError)) throw e;
+    return undefined;
+  }
 }
 
 /** An integer column read with safe integers, as the leaf holds it: a number when it fits exactly. */
