@@ -36,7 +36,15 @@ import {
   parseMac,
   prefixMask,
 } from '../policy/addr';
-import { policyVersion } from '../policy/canonical';
+import {
+  PolicyVersionHash,
+  RuleJsonFrame,
+  canonicalRuleJson,
+  framedRuleJson,
+  ruleJsonFrame,
+  sortedListJson,
+  takesSharedFrame,
+} from '../policy/canonical';
 import {
   DestinationChunk,
   PortSpace,
@@ -50,13 +58,14 @@ import {
   DestinationDef,
   FqdnResolution,
   PolicySet,
+  Quota,
   RuleDef,
   SourceLocation,
   ruleAgentIndex,
 } from '../policy/model';
 import { aclKeysDigest } from './allocation';
 import { FNV1A_OFFSET, ProvenanceKindName, encodeProvenance, fnv1a, fnv1aUpdate } from './metadata';
-import { allocatePriorities } from './priorities';
+import { allocatePriorities, freshPriorities } from './priorities';
 
 export interface CompileOptions {
   /** DNS answers for the policy's FQDN destinations, obtained before compiling. */
@@ -159,9 +168,26 @@ export interface CompiledPolicy {
    * Entries by group (an (agent, rule) pair, an agent's own entries, the uplink, the sensitive
    * sources of a family), for `reuse` by the next compile. Not part of the JSON form.
    */
-  readonly pairs: ReadonlyMap<string, { readonly signature: string; readonly entries: readonly EntrySpec[] }>;
+  readonly pairs: ReadonlyMap<string, EntryGroup>;
+  /** Per rule (by position): what the next compile's `reuse` can take as is. Not part of the JSON form. */
+  readonly compiledRules: readonly (CompiledRule | undefined)[];
   /** Set when compiled with `reuse`: how `entries` differ from the reused compile's. Not part of the JSON form. */
   readonly delta?: EntryDelta;
+}
+
+/**
+ * The entries of one group and what they were built from: another compile's group of the same key,
+ * for the same target, with equal signature and numbers has equal entries.
+ */
+export interface EntryGroup {
+  /** The inputs as text; for a pair, the quota slots and meters it uses ('' when none). */
+  readonly signature: string;
+  /** For a pair, the rest of its inputs: its rule's digest and the numbers its entries carry. 0 for other groups. */
+  readonly ruleDigest: number;
+  readonly priority: number;
+  readonly ruleId: number;
+  readonly agentId: number;
+  readonly entries: readonly EntrySpec[];
 }
 
 /**
@@ -338,13 +364,29 @@ interface EntryTemplate {
  * in those (the same rule written once per agent) share one body, computed once.
  */
 interface RuleBody {
+  /** The content text the body is filed under (see compilePolicy). */
+  readonly key: string;
+  /**
+   * The frame of the canonical JSON of the rule the body was made for, if it takes shared frames:
+   * then it is that of every rule of the same content that does (see takesSharedFrame).
+   */
+  readonly frame?: RuleJsonFrame;
   readonly chunks: readonly DestinationChunk[];
   readonly templates: readonly EntryTemplate[];
   /** Digest of the keys of the rule's entries for one agent, agent aside (see aclKeysDigest). */
   readonly matchDigest: string;
   readonly flags: number;
+  /** `flags` as the action parameter, shared by every entry of the rule. */
+  readonly flagsParam: bigint;
   /** Whether a chunk charges a named destination's quota (its entries then name it). */
   readonly quotaDestinations: boolean;
+  /** Per destination chunk: the quota its entries charge, if any. */
+  readonly chunkQuotas: readonly (Quota | undefined)[];
+  /**
+   * The action of every entry when no entry charges a quota or takes a meter: then the entries of
+   * one agent differ from another's only in agent id, rule id and priority.
+   */
+  readonly plainAction?: string;
 }
 
 interface RuleShape {
@@ -352,8 +394,40 @@ interface RuleShape {
   readonly body: RuleBody;
   readonly digest: number;
   readonly metadata: Uint8Array;
-  /** Per destination chunk: the rule's metadata, naming the quota destination where there is one. */
-  readonly chunkMetadata: readonly Uint8Array[];
+  /**
+   * Per destination chunk: the rule's metadata, naming the quota destination where there is one.
+   * Absent when no chunk has a quota destination: every entry then carries `metadata`.
+   */
+  readonly chunkMetadata?: readonly Uint8Array[];
+}
+
+function ruleBody(
+  rule: RuleDef,
+  key: string,
+  chunks: readonly DestinationChunk[],
+  destinations: ReadonlyMap<string, DestinationDef>,
+): RuleBody {
+  const flags = (rule.trusted ? RuleFlag.TRUSTED : 0) | (rule.mode === 'audit' ? RuleFlag.AUDIT : 0);
+  const templates = ruleTemplates(chunks, portSpace(rule.ports));
+  const chunkQuotas = chunks.map((chunk) =>
+    chunk.quotaDestination ? destinations.get(chunk.quotaDestination)?.quota : rule.quota,
+  );
+  let plainAction: string | undefined;
+  if (rule.action === 'deny') plainAction = ACTIONS.deny.name;
+  else if (rule.rateBytesPerSecond === undefined && chunkQuotas.every((q) => q === undefined))
+    plainAction = ACTIONS.allow.name;
+  return {
+    key,
+    frame: takesSharedFrame(rule) ? ruleJsonFrame(rule) : undefined,
+    chunks,
+    templates,
+    matchDigest: aclKeysDigest(templates),
+    flags,
+    flagsParam: BigInt(flags),
+    quotaDestinations: chunks.some((c) => c.quotaDestination !== undefined),
+    chunkQuotas,
+    plainAction,
+  };
 }
 
 function ruleTemplates(chunks: readonly DestinationChunk[], ports: PortSpace): EntryTemplate[] {
@@ -379,7 +453,71 @@ function ruleTemplates(chunks: readonly DestinationChunk[], ports: PortSpace): E
   return templates;
 }
 
-const selfContainedRules = new WeakMap<RuleDef, { content: string; digest: number; metadata: Uint8Array }>();
+/** The JSON of a rule's name, agents and groups, as written: the digest and the version both use them. */
+interface RuleHeadJson {
+  readonly name: string;
+  readonly agents: string;
+  readonly groups: string;
+}
+
+function ruleHeadJson(rule: RuleDef): RuleHeadJson {
+  return {
+    name: JSON.stringify(rule.name),
+    agents: JSON.stringify(rule.agents),
+    groups: JSON.stringify(rule.groups),
+  };
+}
+
+/**
+ * The rule's digest: FNV-1a of the JSON of [name, agents, groups, ...the content's items], hashed
+ * piece by piece from texts built anyway instead of being joined into one.
+ */
+function ruleDigest(head: RuleHeadJson, content: string): number {
+  let h = fnv1aUpdate(FNV1A_OFFSET, '[');
+  h = fnv1aUpdate(fnv1aUpdate(h, head.name), ',');
+  h = fnv1aUpdate(fnv1aUpdate(h, head.agents), ',');
+  h = fnv1aUpdate(fnv1aUpdate(h, head.groups), ',');
+  return fnv1aUpdate(h, content, 1);
+}
+
+/** The rule's canonical JSON for the policy version: from its body's frame where that serves. */
+function canonicalRuleText(rule: RuleDef, body: RuleBody, head: RuleHeadJson): string {
+  if (!body.frame || !takesSharedFrame(rule)) return canonicalRuleJson(rule);
+  return framedRuleJson(
+    body.frame,
+    head.name,
+    sortedListJson(rule.agents, head.agents),
+    sortedListJson(rule.groups, head.groups),
+  );
+}
+
+/**
+ * A rule's compiled text, digest and metadata, kept for the next compile's `reuse`: a rule that
+ * names no destination and no FQDN compiles from its own fields only, and rule objects are
+ * immutable, so the same object seen again need not be serialized again.
+ */
+export interface CompiledRule {
+  readonly rule: RuleDef;
+  /** Its content text (see compilePolicy), shared by the rules of the same content. */
+  readonly content: string;
+  readonly digest: number;
+  readonly metadata: Uint8Array;
+}
+
+/**
+ * Looks up what the reused compile kept of a rule object, by position when the rules are as many as
+ * before (an edit in place), by identity otherwise.
+ */
+function keptRules(reuse: CompiledPolicy | undefined, rules: readonly RuleDef[]) {
+  const kept = reuse?.compiledRules;
+  if (!kept || kept.length === 0) return () => undefined;
+  if (kept.length === rules.length) {
+    return (rule: RuleDef, r: number) => (kept[r]?.rule === rule ? kept[r] : undefined);
+  }
+  const byRule = new Map<RuleDef, CompiledRule>();
+  for (const one of kept) if (one) byRule.set(one.rule, one);
+  return (rule: RuleDef) => byRule.get(rule);
+}
 
 function withoutKeys<T>(record: Record<string, T>, drop: ReadonlySet<string>): Record<string, T> {
   if (drop.size === 0) return record;
@@ -387,10 +525,19 @@ function withoutKeys<T>(record: Record<string, T>, drop: ReadonlySet<string>): R
   return record;
 }
 
-function onlyKeys<T>(record: Record<string, T>, keep: ReadonlySet<string>): Record<string, T> {
-  if (keep.size === Object.keys(record).length) return record;
+/** The record (keyed by rule name) without the rules that compiled to no entry. */
+function installedOnly<T>(
+  record: Record<string, T>,
+  rules: readonly RuleDef[],
+  installed: readonly boolean[],
+): Record<string, T> {
+  if (!installed.includes(false)) return record;
+  const names = new Set<string>();
+  rules.forEach((rule, r) => {
+    if (installed[r]) names.add(rule.name);
+  });
   const out: Record<string, T> = {};
-  for (const key of Object.keys(record)) if (keep.has(key)) out[key] = record[key];
+  for (const key of Object.keys(record)) if (names.has(key)) out[key] = record[key];
   return out;
 }
 
@@ -430,7 +577,11 @@ export function compilePolicy(
   // ---- rule shapes, once per rule whatever the number of agents it applies to
   const bodies = new Map<string, RuleBody>();
   const noDestinations: never[] = [];
-  const shapes: RuleShape[] = policy.rules.map((rule) => {
+  // The version is hashed as the rules go by, while each one's fields are at hand.
+  const version = new PolicyVersionHash(policy);
+  const keptRule = keptRules(options.reuse, policy.rules);
+  const compiledRules: (CompiledRule | undefined)[] = [];
+  const shapes: RuleShape[] = policy.rules.map((rule, r) => {
     const selfContained = rule.destinations.length === 0 && rule.fqdns.length === 0;
     if (!selfContained) {
       for (const name of [
@@ -451,12 +602,9 @@ export function compilePolicy(
       : [...rule.fqdns, ...used.flatMap((d) => d?.fqdns ?? [])].map(
           (n) => resolutionByName.get(n)?.addresses ?? [],
         );
-    // Everything the rule compiles from but its name and agents, in the digest's field order: the
-    // digest is FNV-1a of [name, agents, groups, ...content], hashed in two pieces so that the
-    // content's JSON, which also keys the shared body, is built once.
-    // A rule that names no destination and no FQDN compiles from its own fields only, and rule
-    // objects are immutable: its text and digest are kept with the object for the next compile.
-    const known = selfContained ? selfContainedRules.get(rule) : undefined;
+    // Everything the rule compiles from but its name, agents and groups, in the digest's field
+    // order (see ruleDigest); it also files the body shared by the rules of the same content.
+    const known = selfContained ? keptRule(rule, r) : undefined;
     const content =
       known?.content ??
       JSON.stringify([
@@ -472,21 +620,17 @@ export function compilePolicy(
         used.map((d) => (d ? [d.cidrs, d.fqdns, d.sensitive, d.quota ?? null] : null)),
         dnsAnswers,
       ]);
-    const head = known
-      ? ''
-      : `[${JSON.stringify(rule.name)},${JSON.stringify(rule.agents)},${JSON.stringify(rule.groups)},`;
-    const digest = known?.digest ?? fnv1aUpdate(fnv1aUpdate(FNV1A_OFFSET, head), content, 1);
+    const head = ruleHeadJson(rule);
+    const digest = known?.digest ?? ruleDigest(head, content);
     let body = bodies.get(content);
     if (!body) {
-      const flags = (rule.trusted ? RuleFlag.TRUSTED : 0) | (rule.mode === 'audit' ? RuleFlag.AUDIT : 0);
-      const chunks = destinationChunks(rule, destinations, resolutionByName);
-      const templates = ruleTemplates(chunks, portSpace(rule.ports));
-      const quotaDestinations = chunks.some((c) => c.quotaDestination !== undefined);
-      body = { chunks, templates, matchDigest: aclKeysDigest(templates), flags, quotaDestinations };
+      body = ruleBody(rule, content, destinationChunks(rule, destinations, resolutionByName), destinations);
       bodies.set(content, body);
     }
+    version.addRule(canonicalRuleText(rule, body, head));
     const metadata = known?.metadata ?? meta('rule', digest, rule.name);
-    if (selfContained && !known) selfContainedRules.set(rule, { content, digest, metadata });
+    // The text kept is the one the body is filed under, shared by every rule of that content.
+    compiledRules.push(selfContained ? (known ?? { rule, content: body.key, digest, metadata }) : undefined);
     // Entries charged to a named destination's quota say which, so the device alone tells the slot.
     const chunkMetadata = body.quotaDestinations
       ? body.chunks.map((chunk) =>
@@ -494,7 +638,7 @@ export function compilePolicy(
             ? metadata
             : encodeProvenance('rule', digest, rule.name, chunk.quotaDestination),
         )
-      : body.chunks.map(() => metadata);
+      : undefined;
     return { rule, body, digest, metadata, chunkMetadata };
   });
   const ruleDigests: Record<string, string> = {};
@@ -508,7 +652,7 @@ export function compilePolicy(
   // The allocation records only what the entries carry, so that it can be read back from a device:
   // pairs that compile to no entry, and rules without any, keep nothing across compiles.
   const emptyPairs = new Set<string>();
-  const installedRules = new Set<string>();
+  const installed: boolean[] = policy.rules.map(() => false);
   const meters: MeterConfigSpec[] = [];
   const quotaInfo = new Map<number, { info: Omit<QuotaSlotInfo, 'rules'>; rules: Set<string> }>();
   const ruleIndex: RuleIndexEntry[] = [];
@@ -517,11 +661,14 @@ export function compilePolicy(
   // Every entry belongs to one group (an agent's own entries, an (agent, rule) pair, the uplink, the
   // sensitive sources of a family). A group whose inputs did not change since the `reuse` compile
   // is taken from it as the same objects, which is what lets the planner skip it by identity.
-  const groups = new Map<string, { signature: string; entries: readonly EntrySpec[] }>();
-  const pairs = groups;
+  const groups = new Map<string, EntryGroup>();
+  const reusable = options.reuse?.profile === profile.name ? options.reuse.pairs : undefined;
   const addGroup = (key: string, signature: string, build: () => EntrySpec[]) => {
-    const reused = options.reuse?.pairs.get(key);
-    const group = reused && reused.signature === signature ? reused : { signature, entries: build() };
+    const reused = reusable?.get(key);
+    const group =
+      reused && reused.signature === signature
+        ? reused
+        : { signature, ruleDigest: 0, priority: 0, ruleId: 0, agentId: 0, entries: build() };
     groups.set(key, group);
     for (const entry of group.entries) entries.push(entry);
   };
@@ -580,7 +727,7 @@ export function compilePolicy(
     if (exfilLimit > NO_EXFIL_LIMIT) invalid(`agent "${agent.name}": exfiltration threshold exceeds 48 bits`);
     const group = `\0agent/${agent.name}`;
     const signature = `${digest}|${agentId}|${policy.uplinkPort}|${exfilLimit}|${profile.name}`;
-    const reused = options.reuse?.pairs.get(group);
+    const reused = reusable?.get(group);
     if (reused && reused.signature === signature) {
       groups.set(group, reused);
       for (const entry of reused.entries) entries.push(entry);
@@ -630,7 +777,7 @@ export function compilePolicy(
       params: { port: BigInt(agent.port), agent_id: BigInt(agentId) },
       metadata: m,
     });
-    groups.set(group, { signature, entries: own });
+    groups.set(group, { signature, ruleDigest: 0, priority: 0, ruleId: 0, agentId: 0, entries: own });
     for (const entry of own) entries.push(entry);
   });
   addGroup('\0uplink', `${policy.uplinkPort}`, () => [
@@ -682,124 +829,169 @@ export function compilePolicy(
     }
     return previousByAgent.get(agent) ?? new Set();
   };
-  policy.agents.forEach((agent, a) => {
-    const agentId = BigInt(agentIdOf[a]);
-    const agentField = exact(agentId);
-    const ruleList = index.rulesOfAgent[a];
-    const pairKey = (r: number) => `${agent.name}/${policy.rules[r].name}`;
-    const prior = ruleList.map((r) => {
+  // Without a previous compile, an agent's priorities depend on its number of rules only.
+  const freshByCount = new Map<number, readonly number[]>();
+  const prioritiesOf = (agent: AgentDef, ruleList: readonly number[], keys: readonly string[]) => {
+    if (!previous) {
+      let fresh = freshByCount.get(ruleList.length);
+      if (!fresh) freshByCount.set(ruleList.length, (fresh = freshPriorities(ruleList.length)));
+      return fresh;
+    }
+    const prior = ruleList.map((r, k) => {
       const name = policy.rules[r].name;
-      if (previous) {
-        // A rule whose match keys change moves to a new priority: its new entries never share a
-        // priority with its old ones while both are installed, so no two overlapping entries of
-        // an agent are ever tied. On a target without MODIFY, any change moves it, so that new
-        // entries go in before old ones leave instead of a delete-then-insert gap.
-        const keysMoved =
-          previous.ruleMatchDigests?.[name] !== undefined &&
-          previous.ruleMatchDigests[name] !== ruleMatchDigests[name];
-        const contentMoved = !profile.modifyEntries && previous.ruleDigests[name] !== ruleDigests[name];
-        if (keysMoved || contentMoved) return undefined;
-      }
-      return previous?.priorities[pairKey(r)];
+      // A rule whose match keys change moves to a new priority: its new entries never share a
+      // priority with its old ones while both are installed, so no two overlapping entries of
+      // an agent are ever tied. On a target without MODIFY, any change moves it, so that new
+      // entries go in before old ones leave instead of a delete-then-insert gap.
+      const keysMoved =
+        previous.ruleMatchDigests?.[name] !== undefined &&
+        previous.ruleMatchDigests[name] !== ruleMatchDigests[name];
+      const contentMoved = !profile.modifyEntries && previous.ruleDigests[name] !== ruleDigests[name];
+      return keysMoved || contentMoved ? undefined : previous.priorities[keys[k]];
     });
-    const assigned = allocatePriorities(
+    return allocatePriorities(
       prior,
-      previous && prior.includes(undefined) ? previousPrioritiesOf(agent.name) : undefined,
+      prior.includes(undefined) ? previousPrioritiesOf(agent.name) : undefined,
     );
+  };
+  // The rate meter of a pair is taken when an entry first uses it: an index no entry carries could
+  // not be read back from the device (see recoverAllocation).
+  const takeRateMeter = (agent: AgentDef, rule: RuleDef, bytesPerSecond: number): number => {
+    const index = meterIds.id(`${agent.name}/rate:${rule.name}`);
+    meters.push(rateMeter(index, bytesPerSecond));
+    return index;
+  };
+  // The action and parameters of a pair's entries charged to `quota` (one destination chunk).
+  const quotaAction = (
+    agent: AgentDef,
+    rule: RuleDef,
+    chunk: DestinationChunk,
+    quota: Quota,
+    baseParams: Readonly<Record<string, bigint>>,
+    rateMeterIndex: number,
+  ): { action: string; params: Record<string, bigint> } => {
+    const quotaKey = chunk.quotaDestination
+      ? `${agent.name}/destination:${chunk.quotaDestination}`
+      : `${agent.name}/rule:${rule.name}`;
+    const slot = slots.id(quotaKey);
+    let meterIndex = rateMeterIndex;
+    let overshoot: { overshootMeter: number; overshootBytes: number } | undefined;
+    if (controllerQuotas) {
+      // Between two counter reads, the meter caps what can pass beyond the budget.
+      const cap = Math.max(1, Math.floor((quota.bytes * OVERSHOOT_SHARE) / pollSeconds));
+      const rate = Math.min(cap, rule.rateBytesPerSecond ?? cap);
+      meterIndex = meterIds.id(`${agent.name}/overshoot:${rule.name}:${quotaKey}`);
+      meters.push(rateMeter(meterIndex, rate));
+      overshoot = { overshootMeter: meterIndex, overshootBytes: Math.ceil(rate * pollSeconds) };
+    }
+    const existing = quotaInfo.get(slot);
+    if (existing) existing.rules.add(rule.name);
+    else {
+      quotaInfo.set(slot, {
+        info: {
+          slot,
+          agent: agent.name,
+          ...(chunk.quotaDestination ? { destination: chunk.quotaDestination } : {}),
+          budgetBytes: quota.bytes,
+          windowSeconds: quota.windowSeconds,
+          enforcement: controllerQuotas ? 'controller' : 'dataplane',
+          ...(overshoot ?? {}),
+        },
+        rules: new Set([rule.name]),
+      });
+    }
+    return {
+      action: ACTIONS.allowQuota.name,
+      params: {
+        ...baseParams,
+        quota_slot: BigInt(slot),
+        budget: BigInt(quota.bytes),
+        meter_index: BigInt(meterIndex),
+      },
+    };
+  };
+  // Per destination chunk, the action and parameters of a pair's entries, for a rule whose entries
+  // charge a quota or take a meter; and the quota slots and meters used, for the pair's signature.
+  const chunkActions = (agent: AgentDef, shape: RuleShape, baseParams: Readonly<Record<string, bigint>>) => {
+    const rule = shape.rule;
+    const built: { action: string; params: Readonly<Record<string, bigint>> }[] = [];
+    let signature = '';
+    let rateMeterIndex = 0;
+    const rate = rule.action === 'allow' ? rule.rateBytesPerSecond : undefined;
+    shape.body.chunks.forEach((chunk, c) => {
+      const quota = shape.body.chunkQuotas[c];
+      let one: { action: string; params: Readonly<Record<string, bigint>> };
+      if (quota) {
+        if (!controllerQuotas && rateMeterIndex === 0 && rate !== undefined)
+          rateMeterIndex = takeRateMeter(agent, rule, rate);
+        one = quotaAction(agent, rule, chunk, quota, baseParams, controllerQuotas ? 0 : rateMeterIndex);
+      } else {
+        if (rateMeterIndex === 0 && rate !== undefined) rateMeterIndex = takeRateMeter(agent, rule, rate);
+        one = rateMeterIndex
+          ? { action: ACTIONS.allowRate.name, params: { ...baseParams, meter_index: BigInt(rateMeterIndex) } }
+          : { action: ACTIONS.allow.name, params: baseParams };
+      }
+      built.push(one);
+      signature += `|${one.action}:${one.params.quota_slot ?? ''}:${one.params.meter_index ?? ''}`;
+    });
+    return { built, signature };
+  };
+  policy.agents.forEach((agent, a) => {
+    const agentId = agentIdOf[a];
+    const agentField = exact(BigInt(agentId));
+    const ruleList = index.rulesOfAgent[a];
+    const keys = ruleList.map((r) => `${agent.name}/${policy.rules[r].name}`);
+    const assigned = prioritiesOf(agent, ruleList, keys);
     ruleList.forEach((r, k) => {
       const shape = shapes[r];
       const rule = shape.rule;
-      const key = pairKey(r);
+      const body = shape.body;
+      const key = keys[k];
       const priority = assigned[k];
       priorities[key] = priority;
       const ruleId = ruleIds.id(key);
-      const built: { action: string; params: Record<string, bigint> }[] = [];
-      let signature = `${shape.digest}|${priority}|${ruleId}|${agentIdOf[a]}|${profile.name}`;
-      // The rate meter is taken when an entry first uses it: an index no entry carries could not be
-      // read back from the device (see recoverAllocation).
-      let rateMeterIndex = 0;
-      const rateMeterOf = (): number => {
-        if (rateMeterIndex === 0 && rule.action === 'allow' && rule.rateBytesPerSecond !== undefined) {
-          rateMeterIndex = meterIds.id(`${agent.name}/rate:${rule.name}`);
-          meters.push(rateMeter(rateMeterIndex, rule.rateBytesPerSecond));
-        }
-        return rateMeterIndex;
-      };
-      const baseParams = { rule_id: BigInt(ruleId), flags: BigInt(shape.body.flags) };
-      for (const chunk of shape.body.chunks) {
-        let action: string = ACTIONS.allow.name;
-        let params: Record<string, bigint> = baseParams;
-        if (rule.action === 'deny') action = ACTIONS.deny.name;
-        else {
-          const quota = chunk.quotaDestination ? destinations.get(chunk.quotaDestination)?.quota : rule.quota;
-          if (quota) {
-            const quotaKey = chunk.quotaDestination
-              ? `${agent.name}/destination:${chunk.quotaDestination}`
-              : `${agent.name}/rule:${rule.name}`;
-            const slot = slots.id(quotaKey);
-            let meterIndex = controllerQuotas ? 0 : rateMeterOf();
-            let overshoot: { overshootMeter: number; overshootBytes: number } | undefined;
-            if (controllerQuotas) {
-              // Between two counter reads, the meter caps what can pass beyond the budget.
-              const cap = Math.max(1, Math.floor((quota.bytes * OVERSHOOT_SHARE) / pollSeconds));
-              const rate = Math.min(cap, rule.rateBytesPerSecond ?? cap);
-              meterIndex = meterIds.id(`${agent.name}/overshoot:${rule.name}:${quotaKey}`);
-              meters.push(rateMeter(meterIndex, rate));
-              overshoot = { overshootMeter: meterIndex, overshootBytes: Math.ceil(rate * pollSeconds) };
-            }
-            const existing = quotaInfo.get(slot);
-            if (existing) existing.rules.add(rule.name);
-            else {
-              quotaInfo.set(slot, {
-                info: {
-                  slot,
-                  agent: agent.name,
-                  ...(chunk.quotaDestination ? { destination: chunk.quotaDestination } : {}),
-                  budgetBytes: quota.bytes,
-                  windowSeconds: quota.windowSeconds,
-                  enforcement: controllerQuotas ? 'controller' : 'dataplane',
-                  ...(overshoot ?? {}),
-                },
-                rules: new Set([rule.name]),
-              });
-            }
-            action = ACTIONS.allowQuota.name;
-            params = {
-              ...params,
-              quota_slot: BigInt(slot),
-              budget: BigInt(quota.bytes),
-              meter_index: BigInt(meterIndex),
-            };
-          } else if (rateMeterOf()) {
-            action = ACTIONS.allowRate.name;
-            params = { ...params, meter_index: BigInt(rateMeterIndex) };
-          }
-        }
-        built.push({ action, params });
-        signature += `|${action}:${params.quota_slot ?? ''}:${params.meter_index ?? ''}`;
-      }
+      const baseParams = { rule_id: BigInt(ruleId), flags: body.flagsParam };
+      const actions = body.plainAction === undefined ? chunkActions(agent, shape, baseParams) : undefined;
+      const signature = actions ? actions.signature : '';
       // An unchanged pair gets the previous compile's very entry objects: the planner then knows
       // them by identity and only the pairs that changed cost anything to compare.
-      const reused = options.reuse?.pairs.get(key);
-      let pairEntries: EntrySpec[];
-      if (reused && reused.signature === signature) pairEntries = reused.entries as EntrySpec[];
+      const reused = reusable?.get(key);
+      let pairEntries: readonly EntrySpec[];
+      if (
+        reused &&
+        reused.signature === signature &&
+        reused.ruleDigest === shape.digest &&
+        reused.priority === priority &&
+        reused.ruleId === ruleId &&
+        reused.agentId === agentId
+      )
+        pairEntries = reused.entries;
       else {
-        pairEntries = [];
-        for (const t of shape.body.templates) {
+        const built: EntrySpec[] = [];
+        for (const t of body.templates) {
           const match: Record<string, FieldValue> = { agent_id: agentField };
           if (t.protocol) match.protocol = t.protocol;
           if (t.dstPort) match.dst_port = t.dstPort;
           if (t.dstAddr) match.dst_addr = t.dstAddr;
-          const { action, params } = built[t.chunk];
-          const metadata = shape.chunkMetadata[t.chunk];
-          pairEntries.push({ table: t.table, match, priority, action, params, metadata });
+          const action = actions ? actions.built[t.chunk].action : (body.plainAction as string);
+          const params = actions ? actions.built[t.chunk].params : baseParams;
+          const metadata = shape.chunkMetadata ? shape.chunkMetadata[t.chunk] : shape.metadata;
+          built.push({ table: t.table, match, priority, action, params, metadata });
         }
+        pairEntries = built;
       }
-      pairs.set(key, { signature, entries: pairEntries });
+      groups.set(key, {
+        signature,
+        ruleDigest: shape.digest,
+        priority,
+        ruleId,
+        agentId,
+        entries: pairEntries,
+      });
       for (const entry of pairEntries) entries.push(entry);
       const count = pairEntries.length;
       if (count === 0) emptyPairs.add(key);
-      else installedRules.add(rule.name);
+      else installed[r] = true;
       ruleIndex.push({
         ruleId,
         rule: rule.name,
@@ -815,7 +1007,7 @@ export function compilePolicy(
     .map(({ info, rules }) => ({ ...info, rules: [...rules] }))
     .sort((a, b) => a.slot - b.slot);
   const compiled: CompiledPolicy = {
-    version: policyVersion(policy),
+    version: version.digest(),
     profile: profile.name,
     entries,
     meters: meters.sort((a, b) => a.index - b.index),
@@ -827,15 +1019,16 @@ export function compilePolicy(
       agents: agentIds.record(),
       ruleIds: withoutKeys(ruleIds.record(), emptyPairs),
       priorities: withoutKeys(priorities, emptyPairs),
-      ruleDigests: onlyKeys(ruleDigests, installedRules),
-      ruleMatchDigests: onlyKeys(ruleMatchDigests, installedRules),
+      ruleDigests: installedOnly(ruleDigests, policy.rules, installed),
+      ruleMatchDigests: installedOnly(ruleMatchDigests, policy.rules, installed),
       quotaSlots: slots.record(),
       meters: meterIds.record(),
     },
     warnings,
     capacityIssues: [],
-    pairs,
-    ...(options.reuse ? { delta: entryDelta(options.reuse, pairs) } : {}),
+    pairs: groups,
+    compiledRules,
+    ...(options.reuse ? { delta: entryDelta(options.reuse, groups) } : {}),
   };
   const issues = capacityIssues(compiled, profile, {
     agentIds: agentIds.max,

@@ -35,12 +35,13 @@ export function fnv1a(text: string): number {
 }
 
 /**
- * Continues an FNV-1a hash over `text` from position `from`: hashing a string in pieces gives the
- * hash of the pieces joined, so a shared piece need not be copied into a new string to be hashed.
+ * Continues an FNV-1a hash over `text` from position `from` up to `to`: hashing a string in pieces
+ * gives the hash of the pieces joined, so a shared piece need not be copied into a new string to be
+ * hashed.
  */
-export function fnv1aUpdate(hash: number, text: string, from = 0): number {
+export function fnv1aUpdate(hash: number, text: string, from = 0, to = text.length): number {
   let h = hash;
-  for (let i = from; i < text.length; i++) {
+  for (let i = from; i < to; i++) {
     h ^= text.charCodeAt(i);
     h = Math.imul(h, 0x01000193) >>> 0;
   }

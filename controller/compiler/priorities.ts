@@ -38,7 +38,8 @@ function longestDecreasing(values: readonly (number | undefined)[]): Set<number>
   return kept;
 }
 
-function fresh(count: number): number[] {
+/** The priorities of `count` rules that kept none from before: what allocatePriorities gives them. */
+export function freshPriorities(count: number): number[] {
   const gap = Math.max(1, Math.min(PRIORITY_GAP, Math.floor(MAX_PRIORITY / (count + 1))));
   // Centred, so that rules can be added before the first and after the last without a renumber.
   const top = Math.floor((MAX_PRIORITY + (count - 1) * gap) / 2) + 1;
@@ -76,7 +77,7 @@ export function allocatePriorities(
     throw new RangeError(`${count} rules for one agent exceed ${MAX_PRIORITY} priorities`);
   const usable = previous.map((p) => (p !== undefined && p >= 1 && p <= MAX_PRIORITY ? p : undefined));
   const kept = longestDecreasing(usable);
-  if (kept.size === 0) return clearOf(fresh(count), 0, avoid);
+  if (kept.size === 0) return clearOf(freshPriorities(count), 0, avoid);
   const out = new Array<number>(count);
   let i = 0;
   while (i < count) {
@@ -101,7 +102,7 @@ export function allocatePriorities(
       const step = Math.floor((hi - lo) / (run + 1));
       if (step >= 1) values = Array.from({ length: run }, (_, k) => hi - (k + 1) * step);
     }
-    if (!values) return clearOf(fresh(count), 0, avoid);
+    if (!values) return clearOf(freshPriorities(count), 0, avoid);
     values = clearOf(values, below ?? 0, avoid);
     for (let k = 0; k < run; k++) out[i + k] = values[k];
     i = j;

@@ -75,12 +75,27 @@ function sortedStrings(items: readonly string[]): readonly string[] {
 }
 
 /**
- * The canonical JSON of one rule, written field by field in sorted key order: the same text as
- * canonicalJson of the rule's canonical form, at a fraction of the cost, which matters at a hundred
- * thousand rules. Undefined when the rule has a field this writer does not know (then the generic
- * path is taken, so an unexpected field can never be left out of the version).
+ * A rule's canonical JSON without its name, agents and groups: the text around them, which depends
+ * only on the rule's other fields, and so is the same for rules that differ in those three only.
  */
-function fastRuleJson(rule: RuleDef): string | undefined {
+export interface RuleJsonFrame {
+  /** `{"action":…,"agents":` */
+  readonly beforeAgents: string;
+  /** `,"cidrs":…,"destinations":…,"fqdns":…,"groups":` */
+  readonly beforeGroups: string;
+  /** `,"mode":…,"name":` */
+  readonly beforeName: string;
+  /** `,"ports":…,"trusted":…}` */
+  readonly end: string;
+}
+
+/**
+ * The frame of a rule's canonical JSON, written field by field in sorted key order: the same text
+ * as canonicalJson of the rule's canonical form, at a fraction of the cost, which matters at a
+ * hundred thousand rules. Undefined when the rule has a field this writer does not know (then the
+ * generic path is taken, so an unexpected field can never be left out of the version).
+ */
+export function ruleJsonFrame(rule: RuleDef): RuleJsonFrame | undefined {
   for (const key of Object.keys(rule)) if (!RULE_KEYS.has(key)) return undefined;
   let cidrs = '[';
   for (let i = 0; i < rule.cidrs.length; i++) {
@@ -97,23 +112,64 @@ function fastRuleJson(rule: RuleDef): string | undefined {
     if (p.port !== undefined) one += `"port":${q(p.port)},`;
     ports += `${i ? ',' : ''}${one}"protocol":${q(p.protocol)}}`;
   }
-  let text =
-    `{"action":${q(rule.action)},"agents":${q(sortedStrings(rule.agents))},"cidrs":${cidrs}]` +
-    `,"destinations":${q(rule.destinations)},"fqdns":${q(rule.fqdns)},"groups":${q(sortedStrings(rule.groups))}` +
-    `,"mode":${q(rule.mode)},"name":${q(rule.name)},"ports":${ports}]`;
+  let end = `,"ports":${ports}]`;
   if (rule.quota !== undefined) {
     if (!hasOnlyKeys(rule.quota, ['bytes', 'windowSeconds'])) return undefined;
-    text += `,"quota":{"bytes":${q(rule.quota.bytes)},"windowSeconds":${q(rule.quota.windowSeconds)}}`;
+    end += `,"quota":{"bytes":${q(rule.quota.bytes)},"windowSeconds":${q(rule.quota.windowSeconds)}}`;
   }
-  if (rule.rateBytesPerSecond !== undefined) text += `,"rateBytesPerSecond":${q(rule.rateBytesPerSecond)}`;
-  return `${text},"trusted":${q(rule.trusted)}}`;
+  if (rule.rateBytesPerSecond !== undefined) end += `,"rateBytesPerSecond":${q(rule.rateBytesPerSecond)}`;
+  return {
+    beforeAgents: `{"action":${q(rule.action)},"agents":`,
+    beforeGroups: `,"cidrs":${cidrs}],"destinations":${q(rule.destinations)},"fqdns":${q(rule.fqdns)},"groups":`,
+    beforeName: `,"mode":${q(rule.mode)},"name":`,
+    end: `${end},"trusted":${q(rule.trusted)}}`,
+  };
+}
+
+/**
+ * Whether the frame of any rule whose fields other than name, agents and groups have the same JSON
+ * as this one's, as elements of an array, is this rule's frame too. Not when the rule has a field
+ * the frame does not know, or a null field: JSON writes null, undefined and a missing field all as
+ * null in an array, while the canonical form keeps a null field and leaves the others out.
+ */
+export function takesSharedFrame(rule: RuleDef): boolean {
+  for (const key in rule) {
+    if (!RULE_KEYS.has(key) || (rule as unknown as Record<string, unknown>)[key] === null) return false;
+  }
+  return true;
+}
+
+/**
+ * A rule's canonical JSON from its frame and the JSON of its name, agents and groups: agents and
+ * groups sorted, as JSON.stringify writes them.
+ */
+export function framedRuleJson(
+  frame: RuleJsonFrame,
+  nameJson: string,
+  agentsJson: string,
+  groupsJson: string,
+): string {
+  return `${frame.beforeAgents}${agentsJson}${frame.beforeGroups}${groupsJson}${frame.beforeName}${nameJson}${frame.end}`;
+}
+
+/** The JSON of a rule's agents or groups in canonical (sorted) order, given that of them as written. */
+export function sortedListJson(items: readonly string[], asWritten: string): string {
+  const sorted = sortedStrings(items);
+  return sorted === items ? asWritten : q(sorted);
+}
+
+function fastRuleJson(rule: RuleDef): string | undefined {
+  const frame = ruleJsonFrame(rule);
+  return (
+    frame && framedRuleJson(frame, q(rule.name), q(sortedStrings(rule.agents)), q(sortedStrings(rule.groups)))
+  );
 }
 
 // Rule objects are immutable, so a rule's canonical text is written once: a policy set edited in
 // one rule and hashed again costs one rule's text and the hash.
 const ruleJsonCache = new WeakMap<RuleDef, string>();
 
-function canonicalRuleJson(rule: RuleDef): string {
+export function canonicalRuleJson(rule: RuleDef): string {
   let text = ruleJsonCache.get(rule);
   if (text === undefined) {
     text = fastRuleJson(rule) ?? canonicalJson(canonicalRule(rule));
@@ -125,29 +181,47 @@ function canonicalRuleJson(rule: RuleDef): string {
   return text;
 }
 
-/** SHA-256 (hex) of the canonical JSON of the policy set. */
-export function policyVersion(policy: PolicySet): string {
-  // The same text as canonicalJson(canonicalPolicy(policy)), hashed in pieces: the rules, which are
-  // most of it, one by one, without building one string of the whole set.
-  // canonicalPolicy has these six keys; in sorted order the rules come after agents, destinations
-  // and groups, and before sensitiveSources and uplinkPort.
-  const { agents, destinations, groups, sensitiveSources, uplinkPort } = canonicalPolicy({
-    ...policy,
-    rules: [],
-  }) as Record<string, unknown>;
-  const before = canonicalJson({ agents, destinations, groups });
-  const after = canonicalJson({ sensitiveSources, uplinkPort });
-  const hash = createHash('sha256');
-  hash.update(`${before.slice(0, -1)},"rules":[`);
-  let pending = '';
-  for (let i = 0; i < policy.rules.length; i++) {
-    pending += (i ? ',' : '') + canonicalRuleJson(policy.rules[i]);
-    if (pending.length >= 1 << 16) {
-      hash.update(pending);
-      pending = '';
+/**
+ * The policy version computed piece by piece: the canonical JSON of the set is hashed as it is
+ * written, the rules, which are most of it, one by one in order, without one string of the whole.
+ */
+export class PolicyVersionHash {
+  private readonly hash = createHash('sha256');
+  private readonly after: string;
+  private pending: string;
+  private rules = 0;
+
+  constructor(policy: PolicySet) {
+    // canonicalPolicy has these six keys; in sorted order the rules come after agents, destinations
+    // and groups, and before sensitiveSources and uplinkPort.
+    const { agents, destinations, groups, sensitiveSources, uplinkPort } = canonicalPolicy({
+      ...policy,
+      rules: [],
+    }) as Record<string, unknown>;
+    const before = canonicalJson({ agents, destinations, groups });
+    this.after = `],${canonicalJson({ sensitiveSources, uplinkPort }).slice(1)}`;
+    this.pending = `${before.slice(0, -1)},"rules":[`;
+  }
+
+  /** The next rule's canonical JSON. */
+  addRule(json: string): void {
+    this.pending += this.rules++ ? `,${json}` : json;
+    if (this.pending.length >= 1 << 16) {
+      this.hash.update(this.pending);
+      this.pending = '';
     }
   }
-  hash.update(pending);
-  hash.update(`],${after.slice(1)}`);
-  return hash.digest('hex');
+
+  /** SHA-256 (hex), once every rule has been added. */
+  digest(): string {
+    this.hash.update(this.pending + this.after);
+    return this.hash.digest('hex');
+  }
+}
+
+/** SHA-256 (hex) of the canonical JSON of the policy set. */
+export function policyVersion(policy: PolicySet): string {
+  const hash = new PolicyVersionHash(policy);
+  for (const rule of policy.rules) hash.addRule(canonicalRuleJson(rule));
+  return hash.digest();
 }
