@@ -6,7 +6,9 @@ import {
   canonicalJson,
   decodeLeaf,
   encodeLeaf,
+  encodeRecordLeafWithFixedPlan,
   encodeRecordLeafWithHashPrefix,
+  fixBodyMembers,
 } from './canonical';
 
 function code(fn: () => unknown): string {
@@ -193,6 +195,34 @@ describe('record leaf encoding', () => {
           assert.deepEqual(decodeLeaf(actual).body, JSON.parse(actual.subarray(18).toString()));
       }),
       { numRuns: 2000 },
+    );
+  });
+  it('writes the same bytes with members fixed in advance, into a given buffer or a new one', () => {
+    const names = ['device', 'table', 'ruleId', 'ruleName', 'agent', 'policyVersion', 'epoch'] as const;
+    fc.assert(
+      fc.property(
+        sample,
+        fc.subarray([...names]),
+        fc.nat(),
+        fc.boolean(),
+        fc.nat({ max: 600 }),
+        (record, fixedNames, seq, reset, room) => {
+          const derived = { deltaPackets: record.packets, deltaBytes: 0, reset };
+          let expected: Buffer | undefined;
+          try {
+            expected = encodeRecordLeafWithHashPrefix(record, seq, derived);
+          } catch {
+            return;
+          }
+          const fixed: Record<string, unknown> = {};
+          for (const name of fixedNames) fixed[name] = record[name];
+          const plan = fixBodyMembers('counter_sample', fixed);
+          const into = Buffer.alloc(room, 0xee);
+          const actual = encodeRecordLeafWithFixedPlan(plan, record, seq, derived, into);
+          assert.deepEqual(actual, expected);
+        },
+      ),
+      { numRuns: 1000 },
     );
   });
 });

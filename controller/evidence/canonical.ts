@@ -226,11 +226,17 @@ function checkHeaderNumber(name: string, v: number): void {
   if (!Number.isSafeInteger(v) || v < 0) fail('BAD_RECORD', `${name} must be a non-negative safe integer`);
 }
 
-function writeLeaf(kind: RecordKind, seq: number, timeMs: number, text: string): Buffer {
+function writeLeaf(kind: RecordKind, seq: number, timeMs: number, text: string, into?: Buffer): Buffer {
   checkHeaderNumber('seq', seq);
   checkHeaderNumber('time', timeMs);
-  const bodyLength = Buffer.byteLength(text, 'utf8');
-  const buf = Buffer.allocUnsafe(1 + LEAF_HEADER_SIZE + bodyLength);
+  let buf: Buffer;
+  // A UTF-16 unit never takes more than 3 UTF-8 bytes, so this bound needs no byte count.
+  if (into !== undefined && into.length >= 1 + LEAF_HEADER_SIZE + 3 * text.length) {
+    buf = into.subarray(0, 1 + LEAF_HEADER_SIZE + into.write(text, 1 + LEAF_HEADER_SIZE, 'utf8'));
+  } else {
+    buf = Buffer.allocUnsafe(1 + LEAF_HEADER_SIZE + Buffer.byteLength(text, 'utf8'));
+    buf.write(text, 1 + LEAF_HEADER_SIZE, 'utf8');
+  }
   buf[0] = 0x00;
   buf[1] = LEAF_FORMAT_VERSION;
   buf[2] = KIND_CODES[kind];
@@ -238,7 +244,6 @@ function writeLeaf(kind: RecordKind, seq: number, timeMs: number, text: string):
   buf.writeUInt32BE(seq % 2 ** 32, 7);
   buf.writeUInt32BE(Math.floor(timeMs / 2 ** 32), 11);
   buf.writeUInt32BE(timeMs % 2 ** 32, 15);
-  buf.write(text, 1 + LEAF_HEADER_SIZE, 'utf8');
   return buf;
 }
 
@@ -260,6 +265,68 @@ export function encodeRecordLeafWithHashPrefix(
     derived as Record<string, unknown>,
   );
   return writeLeaf(record.kind, seq, record.time, text);
+}
+
+/**
+ * A record kind's body plan with some members' values fixed in advance, for records that share them (the
+ * counter samples of one series share six of their twelve members). The fixed members are encoded once;
+ * encoding a record then costs only its own members. Output is the same as the plan's.
+ */
+export interface FixedBodyPlan {
+  kind: RecordKind;
+  /** In canonical member order: encoded text of fixed members, each with a leading comma, or the index
+   * of a member that each record supplies. */
+  parts: readonly (string | number)[];
+}
+
+export function fixBodyMembers(kind: RecordKind, fixed: Record<string, unknown>): FixedBodyPlan {
+  const plan = PLANS.get(kind);
+  if (plan === undefined) fail('BAD_RECORD', `unknown record kind ${String(kind)}`);
+  const parts: (string | number)[] = [];
+  plan.keys.forEach((k, i) => {
+    if (!Object.prototype.hasOwnProperty.call(fixed, k)) {
+      parts.push(i);
+      return;
+    }
+    const v = fixed[k];
+    if (v === undefined) return;
+    const text = `,${plan.quoted[i] as string}${encode(v, 'record', 1)}`;
+    if (typeof parts[parts.length - 1] === 'string') parts[parts.length - 1] += text;
+    else parts.push(text);
+  });
+  return { kind, parts };
+}
+
+/**
+ * encodeRecordLeafWithHashPrefix for a record whose fixed members equal the plan's (the caller's promise),
+ * written into `into` when it is large enough, else into a new Buffer. The result is a view of `into` in
+ * the first case, so it is only good until `into` is written again.
+ */
+export function encodeRecordLeafWithFixedPlan(
+  fixedPlan: FixedBodyPlan,
+  record: { kind: RecordKind; time: number },
+  seq: number,
+  derived: object,
+  into?: Buffer,
+): Buffer {
+  const plan = PLANS.get(fixedPlan.kind) as BodyPlan;
+  if (record.kind !== fixedPlan.kind)
+    fail('BAD_RECORD', `${record.kind} record with a ${fixedPlan.kind} plan`);
+  const obj = record as unknown as Record<string, unknown>;
+  const extra = derived as Record<string, unknown>;
+  let out = '';
+  for (const part of fixedPlan.parts) {
+    if (typeof part === 'string') {
+      out += part;
+      continue;
+    }
+    const k = plan.keys[part] as string;
+    const v = plan.derived[part] ? extra[k] : obj[k];
+    if (v === undefined) continue;
+    const text = typeof v === 'string' ? encodeString(v, 'record') : encode(v, 'record', 1);
+    out += `,${plan.quoted[part] as string}${text}`;
+  }
+  return writeLeaf(record.kind, seq, record.time, `{${out.slice(1)}}`, into);
 }
 
 /** Spec "Leaf bytes": 18-byte header followed by the canonical body. */
