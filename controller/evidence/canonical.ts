@@ -226,17 +226,10 @@ function checkHeaderNumber(name: string, v: number): void {
   if (!Number.isSafeInteger(v) || v < 0) fail('BAD_RECORD', `${name} must be a non-negative safe integer`);
 }
 
-function writeLeaf(kind: RecordKind, seq: number, timeMs: number, text: string, into?: Buffer): Buffer {
+/** The 0x00 hash prefix and the spec "Leaf bytes" header, at the start of `buf`. */
+function writeHeader(buf: Buffer, kind: RecordKind, seq: number, timeMs: number): void {
   checkHeaderNumber('seq', seq);
   checkHeaderNumber('time', timeMs);
-  let buf: Buffer;
-  // A UTF-16 unit never takes more than 3 UTF-8 bytes, so this bound needs no byte count.
-  if (into !== undefined && into.length >= 1 + LEAF_HEADER_SIZE + 3 * text.length) {
-    buf = into.subarray(0, 1 + LEAF_HEADER_SIZE + into.write(text, 1 + LEAF_HEADER_SIZE, 'utf8'));
-  } else {
-    buf = Buffer.allocUnsafe(1 + LEAF_HEADER_SIZE + Buffer.byteLength(text, 'utf8'));
-    buf.write(text, 1 + LEAF_HEADER_SIZE, 'utf8');
-  }
   buf[0] = 0x00;
   buf[1] = LEAF_FORMAT_VERSION;
   buf[2] = KIND_CODES[kind];
@@ -244,6 +237,14 @@ function writeLeaf(kind: RecordKind, seq: number, timeMs: number, text: string, 
   buf.writeUInt32BE(seq % 2 ** 32, 7);
   buf.writeUInt32BE(Math.floor(timeMs / 2 ** 32), 11);
   buf.writeUInt32BE(timeMs % 2 ** 32, 15);
+}
+
+function writeLeaf(kind: RecordKind, seq: number, timeMs: number, text: string): Buffer {
+  checkHeaderNumber('seq', seq);
+  checkHeaderNumber('time', timeMs);
+  const buf = Buffer.allocUnsafe(1 + LEAF_HEADER_SIZE + Buffer.byteLength(text, 'utf8'));
+  writeHeader(buf, kind, seq, timeMs);
+  buf.write(text, 1 + LEAF_HEADER_SIZE, 'utf8');
   return buf;
 }
 
@@ -277,6 +278,8 @@ export interface FixedBodyPlan {
   /** In canonical member order: encoded text of fixed members, each with a leading comma, or the index
    * of a member that each record supplies. */
   parts: readonly (string | number)[];
+  /** The same, with the fixed text as UTF-8 bytes. */
+  byteParts: readonly (Buffer | number)[];
 }
 
 export function fixBodyMembers(kind: RecordKind, fixed: Record<string, unknown>): FixedBodyPlan {
@@ -294,7 +297,88 @@ export function fixBodyMembers(kind: RecordKind, fixed: Record<string, unknown>)
     if (typeof parts[parts.length - 1] === 'string') parts[parts.length - 1] += text;
     else parts.push(text);
   });
-  return { kind, parts };
+  const byteParts = parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p));
+  return { kind, parts, byteParts };
+}
+
+/** `,"name":` of each member of each kind's plan, as UTF-8 bytes. */
+const MEMBER_PREFIXES = new Map<string, readonly Buffer[]>(
+  [...PLANS].map(([kind, plan]) => [kind, plan.quoted.map((q) => Buffer.from(`,${q}`, 'utf8'))]),
+);
+const TRUE_BYTES = Buffer.from('true');
+const FALSE_BYTES = Buffer.from('false');
+const QUOTE = 0x22;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const DIGIT_ZERO = 0x30;
+/** Room a scalar member value needs at most when written as bytes: a safe integer has 16 digits. */
+const SCALAR_ROOM = 16;
+
+/** Decimal digits of a non-negative safe integer at `at`; returns the offset after them. */
+function writeDigits(buf: Buffer, at: number, v: number): number {
+  let n = 1;
+  for (let x = v; x >= 10; x = Math.floor(x / 10)) n++;
+  let x = v;
+  for (let p = at + n - 1; p >= at; p--) {
+    buf[p] = DIGIT_ZERO + (x % 10);
+    x = Math.floor(x / 10);
+  }
+  return at + n;
+}
+
+/**
+ * The body of encodeRecordLeafWithFixedPlan written straight into `buf` at `at`, without building a
+ * string: fixed parts are copied; non-negative safe integers, booleans and strings needing no escapes are
+ * written in place. Returns the end offset, or -1 when `buf` runs out of room or a value needs the general
+ * encoder (which then also refuses values outside the profile). Every member is written with a leading
+ * comma, and the first of those bytes then becomes the opening brace.
+ */
+function writeFixedBody(
+  fixedPlan: FixedBodyPlan,
+  obj: Record<string, unknown>,
+  derived: Record<string, unknown>,
+  buf: Buffer,
+  at: number,
+): number {
+  const plan = PLANS.get(fixedPlan.kind) as BodyPlan;
+  const prefixes = MEMBER_PREFIXES.get(fixedPlan.kind) as readonly Buffer[];
+  const end = buf.length - 2; // room for the braces of an empty body
+  let o = at;
+  for (const part of fixedPlan.byteParts) {
+    if (typeof part !== 'number') {
+      if (o + part.length > end) return -1;
+      buf.set(part, o);
+      o += part.length;
+      continue;
+    }
+    const k = plan.keys[part] as string;
+    const v = plan.derived[part] ? derived[k] : obj[k];
+    if (v === undefined) continue;
+    const prefix = prefixes[part] as Buffer;
+    if (o + prefix.length + SCALAR_ROOM > end) return -1;
+    buf.set(prefix, o);
+    o += prefix.length;
+    if (typeof v === 'number') {
+      if (!Number.isSafeInteger(v) || v < 0) return -1;
+      o = writeDigits(buf, o, v);
+    } else if (typeof v === 'boolean') {
+      const word = v ? TRUE_BYTES : FALSE_BYTES;
+      buf.set(word, o);
+      o += word.length;
+    } else if (typeof v === 'string' && PLAIN_STRING.test(v)) {
+      // A UTF-16 unit never takes more than 3 UTF-8 bytes.
+      if (o + 2 + 3 * v.length > end) return -1;
+      buf[o++] = QUOTE;
+      o += buf.write(v, o, 'utf8');
+      buf[o++] = QUOTE;
+    } else {
+      return -1;
+    }
+  }
+  if (o === at) buf[o++] = OPEN_BRACE;
+  else buf[at] = OPEN_BRACE;
+  buf[o++] = CLOSE_BRACE;
+  return o;
 }
 
 /**
@@ -314,6 +398,11 @@ export function encodeRecordLeafWithFixedPlan(
     fail('BAD_RECORD', `${record.kind} record with a ${fixedPlan.kind} plan`);
   const obj = record as unknown as Record<string, unknown>;
   const extra = derived as Record<string, unknown>;
+  if (into !== undefined && into.length > 1 + LEAF_HEADER_SIZE) {
+    writeHeader(into, record.kind, seq, record.time);
+    const end = writeFixedBody(fixedPlan, obj, extra, into, 1 + LEAF_HEADER_SIZE);
+    if (end >= 0) return into.subarray(0, end);
+  }
   let out = '';
   for (const part of fixedPlan.parts) {
     if (typeof part === 'string') {
@@ -326,7 +415,7 @@ export function encodeRecordLeafWithFixedPlan(
     const text = typeof v === 'string' ? encodeString(v, 'record') : encode(v, 'record', 1);
     out += `,${plan.quoted[part] as string}${text}`;
   }
-  return writeLeaf(record.kind, seq, record.time, `{${out.slice(1)}}`, into);
+  return writeLeaf(record.kind, seq, record.time, `{${out.slice(1)}}`);
 }
 
 /** Spec "Leaf bytes": 18-byte header followed by the canonical body. */
