@@ -113,10 +113,7 @@ describe('nicguard evidence (CLI)', function () {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  /**
-   * A copy of the log whose record `seq` has had its leaf edited in place. A counter sample's leaf is
-   * rebuilt from its row rather than stored, so the edited leaf is written where the log would rebuild it.
-   */
+  /** A copy of the log whose record `seq` has had its leaf edited in place. */
   function tampered(name: string, seq: number, edit: (body: string) => string): string {
     const copy = join(dir, name);
     copyFileSync(db, copy);
@@ -129,7 +126,17 @@ describe('nicguard evidence (CLI)', function () {
       Buffer.from(edit(leaf.subarray(18).toString('utf8'))),
     ]);
     assert.notDeepEqual(changed, leaf);
-    sql.prepare('UPDATE records SET leaf = ? WHERE seq = ?').run(changed, seq);
+    if (sql.prepare('UPDATE records SET leaf = ? WHERE seq = ?').run(changed, seq).changes === 0) {
+      // A counter sample is stored as its counter_samples row alone: the edited leaf goes where version 1
+      // stored leaves, a records row, with the sample's leaf hash.
+      sql
+        .prepare(
+          `INSERT INTO records (seq, kind, time_ms, leaf, leaf_hash)
+           SELECT seq, 'counter_sample', time_ms, ?, leaf_hash FROM counter_samples WHERE seq = ?`,
+        )
+        .run(changed, seq);
+      sql.prepare('UPDATE counter_samples SET leaf_hash = NULL WHERE seq = ?').run(seq);
+    }
     sql.close();
     return copy;
   }

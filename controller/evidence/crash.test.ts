@@ -59,9 +59,15 @@ async function lane(dir: string, lane: number, key: string): Promise<number> {
     const raw = new Database(path);
     try {
       assert.equal(raw.pragma('integrity_check', { simple: true }), 'ok');
-      const hashOf = raw.prepare('SELECT leaf_hash FROM records WHERE seq = ?').pluck();
+      // A counter sample is stored as its counter_samples row alone, leaf hash included.
+      const hashOf = raw
+        .prepare(
+          `SELECT leaf_hash FROM records WHERE seq = @seq
+           UNION ALL SELECT leaf_hash FROM counter_samples WHERE seq = @seq AND leaf_hash IS NOT NULL`,
+        )
+        .pluck();
       for (const a of acks) {
-        const stored = hashOf.get(a.seq) as Buffer | undefined;
+        const stored = hashOf.get({ seq: a.seq }) as Buffer | undefined;
         assert.ok(stored, `acknowledged record ${a.seq} is gone after kill ${kills}`);
         assert.equal(stored.toString('hex'), a.leafHash, `acknowledged record ${a.seq} changed`);
       }

@@ -101,6 +101,24 @@ function expectProblem(result: VerifyResult, seq: number | undefined, code?: str
   assert.equal(result.problem.seq, seq, `${result.problem.code}: ${result.problem.detail}`);
 }
 
+/** Turns counter samples stored as their rows into the form version 1 wrote: a records row with the leaf. */
+function storeCounterLeaves(raw: Database.Database, log: EvidenceLog): number {
+  const seqs = raw
+    .prepare('SELECT seq FROM counter_samples WHERE leaf_hash IS NOT NULL')
+    .pluck()
+    .all() as number[];
+  const insert = raw.prepare(
+    `INSERT INTO records (seq, kind, time_ms, leaf, leaf_hash)
+     SELECT seq, 'counter_sample', time_ms, ?, leaf_hash FROM counter_samples WHERE seq = ?`,
+  );
+  const clear = raw.prepare('UPDATE counter_samples SET leaf_hash = NULL WHERE seq = ?');
+  for (const seq of seqs) {
+    insert.run(log.leaf(seq), seq);
+    clear.run(seq);
+  }
+  return seqs.length;
+}
+
 function errorCode(fn: () => unknown): string {
   try {
     fn();
@@ -234,15 +252,14 @@ describe('EvidenceLog', function () {
     log.checkpoint();
     const leaves = Array.from({ length: 24 }, (_, seq) => log.leaf(seq) as Buffer);
     const before = log.root().toString('hex');
-    log.close();
-    // What version 1 wrote: the same tables, with every leaf stored.
+    // What version 1 wrote: every record in records with its leaf, and no leaf_hash column.
     const raw = new Database(path);
-    const setLeaf = raw.prepare("UPDATE records SET leaf = ? WHERE seq = ? AND leaf = x''");
-    let restored = 0;
-    leaves.forEach((leaf, seq) => (restored += setLeaf.run(leaf, seq).changes));
+    const restored = storeCounterLeaves(raw, log);
+    raw.exec('ALTER TABLE counter_samples DROP COLUMN leaf_hash');
     raw.pragma('user_version = 1');
     raw.close();
-    assert.ok(restored > 10, `${restored} counter sample leaves made stored`);
+    log.close();
+    assert.ok(restored > 10, `${restored} counter samples given stored leaves`);
 
     log = EvidenceLog.open(path, { signer });
     const check = new Database(path, { readonly: true });
@@ -253,16 +270,13 @@ describe('EvidenceLog', function () {
     log.checkpoint();
     const result = log.verify();
     assert.ok(result.ok, JSON.stringify(result));
-    const stored = check
-      .prepare("SELECT count(*) FROM records WHERE kind = 'counter_sample' AND length(leaf) > 0")
-      .pluck()
-      .get();
-    const rebuilt = check
-      .prepare("SELECT count(*) FROM records WHERE kind = 'counter_sample' AND length(leaf) = 0")
+    const stored = check.prepare("SELECT count(*) FROM records WHERE kind = 'counter_sample'").pluck().get();
+    const asRows = check
+      .prepare('SELECT count(*) FROM counter_samples WHERE leaf_hash IS NOT NULL')
       .pluck()
       .get();
     assert.equal(stored, restored, 'leaves stored by version 1 stay stored');
-    assert.equal(rebuilt, restored, 'new counter samples are stored without their leaf');
+    assert.equal(asRows, restored, 'new counter samples are stored as their rows');
     for (let seq = 0; seq < log.size; seq++) {
       const bundle = log.inclusionProof(seq);
       assert.equal(checkProof(bundle, keys.publicKeyPem, ORIGIN).record?.seq, seq);
@@ -420,7 +434,14 @@ describe('EvidenceLog', function () {
       [...Array(500).keys()],
     );
     const raw = new Database(path, { readonly: true });
-    assert.equal(raw.prepare('SELECT count(*) FROM records').pluck().get(), 500);
+    const stored = raw
+      .prepare(
+        `SELECT (SELECT count(*) FROM records)
+              + (SELECT count(*) FROM counter_samples WHERE leaf_hash IS NOT NULL)`,
+      )
+      .pluck()
+      .get();
+    assert.equal(stored, 500);
     raw.close();
     const bad = { ...all[3], time: 1.5 } as EvidenceRecord;
     await assert.rejects(
@@ -449,7 +470,7 @@ describe('EvidenceLog', function () {
     log.close();
   });
 
-  describe('tamper detection', () => {
+  describe('tamper detection, every leaf stored (counter samples as version 1 wrote them)', () => {
     const COUNT = 24;
     let path: string;
     let log: EvidenceLog;
@@ -462,15 +483,15 @@ describe('EvidenceLog', function () {
       log.checkpoint();
       assert.ok(log.verify().ok);
       raw = new Database(path);
+      assert.ok(storeCounterLeaves(raw, log) > 10);
+      assert.ok(log.verify().ok);
     });
     afterEach(() => {
       raw.close();
       log.close();
     });
 
-    /** The leaf bytes the tree commits to; a counter sample's are rebuilt, not stored. */
-    const leafOf = (seq: number): Buffer => log.leaf(seq) as Buffer;
-    const storedLeafOf = (seq: number): Buffer =>
+    const leafOf = (seq: number): Buffer =>
       raw.prepare('SELECT leaf FROM records WHERE seq = ?').pluck().get(seq) as Buffer;
     const setLeaf = (seq: number, leaf: Buffer, hash?: Buffer): void => {
       if (hash) raw.prepare('UPDATE records SET leaf = ?, leaf_hash = ? WHERE seq = ?').run(leaf, hash, seq);
@@ -478,18 +499,16 @@ describe('EvidenceLog', function () {
     };
 
     it('names the record when any byte of any leaf changes', () => {
-      // The first 12 records already cover every kind; all of their bytes are flipped. A counter sample's
-      // leaf is not stored, so its flipped leaf is written in place of the rebuilt one.
+      // The first 12 records already cover every kind; all of their bytes are flipped.
       for (let seq = 0; seq < 12; seq++) {
         const original = leafOf(seq);
-        const stored = storedLeafOf(seq);
         for (let i = 0; i < original.length; i++) {
           const bad = Buffer.from(original);
           bad[i] = (bad[i] as number) ^ 0x01;
           setLeaf(seq, bad);
           expectProblem(log.verify(), seq);
         }
-        setLeaf(seq, stored);
+        setLeaf(seq, original);
       }
       assert.ok(log.verify().ok);
     });
@@ -497,7 +516,6 @@ describe('EvidenceLog', function () {
     it('names the record when a leaf is rewritten with a matching hash', () => {
       for (let seq = 0; seq < COUNT; seq++) {
         const original = leafOf(seq);
-        const stored = storedLeafOf(seq);
         const hash = raw.prepare('SELECT leaf_hash FROM records WHERE seq = ?').pluck().get(seq) as Buffer;
         const body = JSON.parse(original.subarray(18).toString()) as Record<string, unknown>;
         const kind = raw.prepare('SELECT kind FROM records WHERE seq = ?').pluck().get(seq) as 'push';
@@ -509,7 +527,7 @@ describe('EvidenceLog', function () {
         const extended = encodeLeaf(kind, seq, time, { ...body, forged: true });
         setLeaf(seq, extended, hashLeaf(extended));
         expectProblem(log.verify(), seq, 'BAD_LEAF');
-        setLeaf(seq, stored, hash);
+        setLeaf(seq, original, hash);
       }
       assert.ok(log.verify().ok);
     });
@@ -543,10 +561,7 @@ describe('EvidenceLog', function () {
         const rb = get.raw().get(b) as unknown[];
         put.run(...rb, a);
         put.run(...ra, b);
-        // A stored leaf carries its seq. A counter sample's leaf is rebuilt from its counter_samples row at
-        // the row's own seq, so the swap shows as that row disagreeing with the time and hash swapped in.
-        const leafStored = (rb[2] as Buffer).length > 0;
-        expectProblem(log.verify(), a, leafStored ? 'SEQ_MISMATCH' : 'PROJECTION_MISMATCH');
+        expectProblem(log.verify(), a, 'SEQ_MISMATCH');
         put.run(...ra, a);
         put.run(...rb, b);
       }
@@ -593,37 +608,6 @@ describe('EvidenceLog', function () {
       expectProblem(log.verify(), first, 'PROJECTION_MISMATCH');
     });
 
-    it('names a counter sample when any bit of its leaf hash or any name it is rebuilt from changes', () => {
-      const seq = raw.prepare('SELECT max(seq) FROM counter_samples').pluck().get() as number;
-      assert.equal(storedLeafOf(seq).length, 0, 'counter sample leaves are rebuilt, not stored');
-      const hash = raw.prepare('SELECT leaf_hash FROM records WHERE seq = ?').pluck().get(seq) as Buffer;
-      const setHash = raw.prepare('UPDATE records SET leaf_hash = ? WHERE seq = ?');
-      for (let bit = 0; bit < hash.length * 8; bit++) {
-        const bad = Buffer.from(hash);
-        bad[bit >> 3] = (bad[bit >> 3] as number) ^ (1 << (bit & 7));
-        setHash.run(bad, seq);
-        expectProblem(log.verify(), seq, 'PROJECTION_MISMATCH');
-      }
-      setHash.run(hash, seq);
-      assert.ok(log.verify().ok);
-      const series = raw
-        .prepare(
-          'SELECT * FROM counter_series WHERE series_id = (SELECT series_id FROM counter_samples WHERE seq = ?)',
-        )
-        .get(seq) as Record<string, unknown>;
-      const first = raw
-        .prepare('SELECT min(seq) FROM counter_samples WHERE series_id = ?')
-        .pluck()
-        .get(series['series_id']) as number;
-      for (const column of ['device', 'tbl', 'rule_id', 'rule_name', 'agent', 'policy_version']) {
-        const edit = raw.prepare(`UPDATE counter_series SET ${column} = ? WHERE series_id = ?`);
-        edit.run(`${String(series[column])}x`, series['series_id']);
-        expectProblem(log.verify(), first, 'PROJECTION_MISMATCH');
-        edit.run(series[column], series['series_id']);
-      }
-      assert.ok(log.verify().ok);
-    });
-
     it('notices a truncated tail that a checkpoint covers', () => {
       raw.prepare('DELETE FROM records WHERE seq = ?').run(COUNT - 1);
       expectProblem(log.verify(), COUNT - 1, 'MISSING_RECORD');
@@ -646,6 +630,170 @@ describe('EvidenceLog', function () {
     it('notices a tampered stored Merkle node', () => {
       raw.prepare('UPDATE nodes SET hash = zeroblob(32) WHERE level = 4 AND idx = 0').run();
       expectProblem(log.verify(), 15, 'NODE_MISMATCH');
+    });
+  });
+
+  describe('tamper detection, counter samples stored as their rows', () => {
+    const COUNT = 24;
+    let log: EvidenceLog;
+    let raw: Database.Database;
+    const counterSeqs = (): number[] =>
+      raw.prepare('SELECT seq FROM counter_samples ORDER BY seq').pluck().all() as number[];
+
+    beforeEach(() => {
+      const path = join(dir, 'e.db');
+      log = EvidenceLog.open(path, { signer });
+      log.appendBatch(records(COUNT));
+      log.checkpoint();
+      assert.ok(log.verify().ok);
+      raw = new Database(path);
+      const inRecords = raw
+        .prepare("SELECT count(*) FROM records WHERE kind = 'counter_sample'")
+        .pluck()
+        .get() as number;
+      assert.equal(inRecords, 0, 'a counter sample has no records row');
+      assert.ok(counterSeqs().length > 10);
+    });
+    afterEach(() => {
+      raw.close();
+      log.close();
+    });
+
+    it('notices each changed counter column, leaf hash bit and series name, and names the record', () => {
+      const seqs = counterSeqs();
+      const seq = seqs[seqs.length - 1] as number;
+      const edits = [
+        'time_ms = time_ms + 1',
+        'packets = packets + 1',
+        'bytes = bytes + 1',
+        'delta_packets = delta_packets + 1',
+        'delta_bytes = delta_bytes - 1',
+        'reset = 2',
+        'reset = 1 - reset',
+        "epoch = 'boot-9'",
+        "packets = CAST(packets AS TEXT) || 'x'",
+        'series_id = series_id + 1000',
+        "leaf_hash = CAST(leaf_hash AS TEXT) || 'x'",
+      ];
+      const row = raw.prepare('SELECT * FROM counter_samples WHERE seq = ?').get(seq) as Record<
+        string,
+        unknown
+      >;
+      const restore = raw.prepare(
+        `UPDATE counter_samples SET time_ms = @time_ms, series_id = @series_id, packets = @packets, bytes = @bytes,
+         delta_packets = @delta_packets, delta_bytes = @delta_bytes, reset = @reset, epoch = @epoch,
+         leaf_hash = @leaf_hash WHERE seq = @seq`,
+      );
+      for (const edit of edits) {
+        raw.prepare(`UPDATE counter_samples SET ${edit} WHERE seq = ?`).run(seq);
+        expectProblem(log.verify(), seq, 'PROJECTION_MISMATCH');
+        restore.run(row);
+      }
+      assert.ok(log.verify().ok);
+      const hash = row['leaf_hash'] as Buffer;
+      const setHash = raw.prepare('UPDATE counter_samples SET leaf_hash = ? WHERE seq = ?');
+      for (let bit = 0; bit < hash.length * 8; bit++) {
+        const bad = Buffer.from(hash);
+        bad[bit >> 3] = (bad[bit >> 3] as number) ^ (1 << (bit & 7));
+        setHash.run(bad, seq);
+        expectProblem(log.verify(), seq, 'PROJECTION_MISMATCH');
+      }
+      setHash.run(hash, seq);
+      assert.ok(log.verify().ok);
+      const series = raw
+        .prepare('SELECT * FROM counter_series WHERE series_id = ?')
+        .get(row['series_id']) as Record<string, unknown>;
+      const first = raw
+        .prepare('SELECT min(seq) FROM counter_samples WHERE series_id = ?')
+        .pluck()
+        .get(row['series_id']) as number;
+      for (const column of ['device', 'tbl', 'rule_id', 'rule_name', 'agent', 'policy_version']) {
+        const edit = raw.prepare(`UPDATE counter_series SET ${column} = ? WHERE series_id = ?`);
+        edit.run(`${String(series[column])}x`, row['series_id']);
+        expectProblem(log.verify(), first, 'PROJECTION_MISMATCH');
+        edit.run(series[column], row['series_id']);
+      }
+      assert.ok(log.verify().ok);
+    });
+
+    it('names the missing record when any counter sample row is deleted', () => {
+      for (const seq of counterSeqs()) {
+        const row = raw.prepare('SELECT * FROM counter_samples WHERE seq = ?').get(seq) as Record<
+          string,
+          unknown
+        >;
+        raw.prepare('DELETE FROM counter_samples WHERE seq = ?').run(seq);
+        expectProblem(log.verify(), seq, 'MISSING_RECORD');
+        raw
+          .prepare(
+            `INSERT INTO counter_samples VALUES (@seq, @time_ms, @series_id, @packets, @bytes, @delta_packets,
+             @delta_bytes, @reset, @epoch, @leaf_hash)`,
+          )
+          .run(row);
+      }
+      assert.ok(log.verify().ok);
+    });
+
+    it('names the first displaced record when two counter sample rows are swapped', () => {
+      const seqs = counterSeqs();
+      const columns =
+        'time_ms, series_id, packets, bytes, delta_packets, delta_bytes, reset, epoch, leaf_hash';
+      const get = raw.prepare(`SELECT ${columns} FROM counter_samples WHERE seq = ?`).raw();
+      const put = raw.prepare(
+        `UPDATE counter_samples SET (${columns}) = (?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE seq = ?`,
+      );
+      for (let i = 0; i + 1 < seqs.length; i += 3) {
+        const a = seqs[i] as number;
+        const b = seqs[i + 1 + (i % 2)] ?? (seqs[i + 1] as number);
+        const ra = get.get(a) as unknown[];
+        const rb = get.get(b) as unknown[];
+        put.run(...rb, a);
+        put.run(...ra, b);
+        // The leaf is rebuilt at the row's own seq, so the moved row no longer hashes to its leaf hash.
+        expectProblem(log.verify(), a, 'PROJECTION_MISMATCH');
+        put.run(...ra, a);
+        put.run(...rb, b);
+      }
+      assert.ok(log.verify().ok);
+    });
+
+    it('names a seq stored both as a record and as a counter sample row', () => {
+      const seq = counterSeqs()[2] as number;
+      raw
+        .prepare(
+          `INSERT INTO records (seq, kind, time_ms, leaf, leaf_hash)
+           SELECT ?, kind, time_ms, leaf, leaf_hash FROM records WHERE seq = 0`,
+        )
+        .run(seq);
+      expectProblem(log.verify(), seq, 'SEQ_MISMATCH');
+    });
+
+    it('notices a truncated tail that a checkpoint covers', () => {
+      const seqs = counterSeqs();
+      const last = seqs[seqs.length - 1] as number;
+      raw.prepare('DELETE FROM records WHERE seq > ?').run(last);
+      raw.prepare('DELETE FROM counter_samples WHERE seq = ?').run(last);
+      expectProblem(log.verify(), last, 'MISSING_RECORD');
+    });
+
+    it('hands out the rebuilt leaf in proofs, exports and report queries', () => {
+      const seq = counterSeqs()[0] as number;
+      const leaf = log.leaf(seq) as Buffer;
+      const bundle = log.inclusionProof(seq);
+      assert.equal(bundle.leaf, leaf.toString('base64'));
+      assert.equal(checkProof(bundle, keys.publicKeyPem, ORIGIN).record?.kind, 'counter_sample');
+      const lines: string[] = [];
+      log.exportJsonl((l) => lines.push(l));
+      const exported = JSON.parse(lines[seq] as string) as { seq: number; leaf: string; leafHash: string };
+      assert.equal(exported.seq, seq);
+      assert.equal(exported.leaf, leaf.toString('base64'));
+      assert.equal(exported.leafHash, hashLeaf(leaf).toString('hex'));
+      const samples = log.recordsByKind('counter_sample', 0, 10_000);
+      assert.deepEqual(
+        samples.map((r) => r.seq),
+        counterSeqs(),
+      );
+      assert.deepEqual(log.getRecord(seq), samples[0]);
     });
   });
 });

@@ -215,22 +215,19 @@ const MIGRATIONS: readonly string[] = [
     detail TEXT
   );
   `,
-  // No table changes: from this version on, a counter sample's leaf is not stored (records.leaf holds an
-  // empty blob) but rebuilt from its counter_samples and counter_series rows; leaves stored before stay.
-  // The version step keeps older code, which would read the empty blobs as damage, from opening the log.
-  `-- counter sample leaves are rebuilt from their rows`,
+  // From this version on a counter sample is one counter_samples row holding its leaf hash, with no
+  // records row: its leaf is rebuilt from that row and its series. Samples written before keep their
+  // records row and stored leaf (leaf_hash NULL here). The version step also keeps older code, which would
+  // take the missing records rows for lost records, from opening the log.
+  `ALTER TABLE counter_samples ADD COLUMN leaf_hash BLOB;`,
 ];
 
 /**
- * What records.leaf holds for a counter sample. Its leaf is rebuilt from the counter_samples and
- * counter_series rows, which hold every field of it: storing the leaf as well tripled the bytes written
- * per sample, and samples are most of the log.
+ * The counter_samples columns (read as a raw row) a counter sample's leaf is rebuilt from, then its
+ * series, then its leaf hash (NULL for a sample that has a records row with its leaf).
  */
-const LEAF_NOT_STORED = Buffer.alloc(0);
-
-/** The counter_samples columns (read as a raw row) a counter sample's leaf is rebuilt from, then its series. */
 const COUNTER_LEAF_COLUMNS = `c.seq, c.time_ms, c.series_id, c.packets, c.bytes, c.delta_packets, c.delta_bytes,
-  c.reset, c.epoch, s.device, s.tbl, s.rule_id, s.rule_name, s.agent, s.policy_version`;
+  c.reset, c.epoch, s.device, s.tbl, s.rule_id, s.rule_name, s.agent, s.policy_version, c.leaf_hash`;
 const COUNTER_LEAF_FROM = 'counter_samples c LEFT JOIN counter_series s ON s.series_id = c.series_id';
 
 /** Bind form of a projected value: booleans as 0/1, absent as NULL, nested values as canonical JSON. */
@@ -611,17 +608,34 @@ export class EvidenceLog {
     if (!(this.maxRecords >= 1) || !(this.maxDelayMs >= 0)) fail('BAD_ARGUMENT', 'bad group commit limits');
     const p = (sql: string): Statement => db.prepare(sql);
     this.st = {
-      leafHash: p('SELECT leaf_hash FROM records WHERE seq = ?').pluck(),
-      leafHashRange: p('SELECT leaf_hash FROM records WHERE seq >= ? AND seq < ? ORDER BY seq').pluck(),
+      // A leaf hash is in records, or for a counter sample appended since schema version 2, in
+      // counter_samples; the leaf_hash filter keeps older samples, which have both rows, from counting twice.
+      leafHash: p(
+        `SELECT leaf_hash FROM records WHERE seq = @seq
+         UNION ALL SELECT leaf_hash FROM counter_samples WHERE seq = @seq AND leaf_hash IS NOT NULL`,
+      ).pluck(),
+      leafHashRange: p(
+        `SELECT leaf_hash FROM (
+           SELECT seq, leaf_hash FROM records WHERE seq >= @lo AND seq < @hi
+           UNION ALL SELECT seq, leaf_hash FROM counter_samples WHERE seq >= @lo AND seq < @hi AND leaf_hash IS NOT NULL
+         ) ORDER BY seq`,
+      ).pluck(),
       node: p('SELECT hash FROM nodes WHERE level = ? AND idx = ?').pluck(),
       nodeRange: p('SELECT hash FROM nodes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx').pluck(),
-      size: p('SELECT coalesce(max(seq) + 1, 0) FROM records').pluck(),
+      size: p(
+        `SELECT max(coalesce((SELECT max(seq) FROM records), -1),
+                    coalesce((SELECT max(seq) FROM counter_samples), -1)) + 1`,
+      ).pluck(),
       record: p('SELECT seq, kind, time_ms, leaf, leaf_hash FROM records WHERE seq = ?'),
       allRecords: p('SELECT seq, kind, time_ms, leaf, leaf_hash FROM records ORDER BY seq'),
-      counterLeafRow: p(`SELECT ${COUNTER_LEAF_COLUMNS} FROM ${COUNTER_LEAF_FROM} WHERE c.seq = ?`)
+      counterLeafRow: p(
+        `SELECT ${COUNTER_LEAF_COLUMNS} FROM ${COUNTER_LEAF_FROM} WHERE c.seq = ? AND c.leaf_hash IS NOT NULL`,
+      )
         .safeIntegers(true)
         .raw(),
-      allCounterLeafRows: p(`SELECT ${COUNTER_LEAF_COLUMNS} FROM ${COUNTER_LEAF_FROM} ORDER BY c.seq`)
+      allCounterLeafRows: p(
+        `SELECT ${COUNTER_LEAF_COLUMNS} FROM ${COUNTER_LEAF_FROM} WHERE c.leaf_hash IS NOT NULL ORDER BY c.seq`,
+      )
         .safeIntegers(true)
         .raw(),
       findSeries: p(
@@ -650,7 +664,8 @@ export class EvidenceLog {
     };
     const projection = (kind: RecordKind): InsertStatements => {
       const proj = PROJECTIONS[kind];
-      const cols = kind === 'counter_sample' ? ['series_id', ...proj.columns.slice(6)] : proj.columns;
+      const cols =
+        kind === 'counter_sample' ? ['series_id', ...proj.columns.slice(6), 'leaf_hash'] : proj.columns;
       return insert(proj.table, ['seq', 'time_ms', ...cols]);
     };
     this.inserts = {
@@ -719,7 +734,7 @@ export class EvidenceLog {
   private readNode(level: number, index: number): Buffer {
     const base = level - (level % NODE_STRIDE);
     if (base === level) {
-      const h = (level === 0 ? this.st.leafHash.get(index) : this.st.node.get(level, index)) as
+      const h = (level === 0 ? this.st.leafHash.get({ seq: index }) : this.st.node.get(level, index)) as
         Buffer | undefined;
       if (h === undefined || h.length !== HASH_SIZE) fail('CORRUPT', `node ${level}/${index} is missing`);
       return h;
@@ -728,7 +743,7 @@ export class EvidenceLog {
     const first = index * span;
     let layer = (
       base === 0
-        ? this.st.leafHashRange.all(first, first + span)
+        ? this.st.leafHashRange.all({ lo: first, hi: first + span })
         : this.st.nodeRange.all(base, first, first + span)
     ) as Buffer[];
     if (layer.length !== span) fail('CORRUPT', `nodes under ${level}/${index} are missing`);
@@ -822,8 +837,6 @@ export class EvidenceLog {
     const prefixed = encodeRecordLeafWithFixedPlan(series.plan, record, seq, delta, this.leafScratch);
     const leafHash = hashPrefixedLeaf(prefixed);
     const { rows } = batch;
-    rows.records.values.push(seq, 'counter_sample', record.time, LEAF_NOT_STORED, leafHash);
-    rows.records.endRow();
     rows.counter_sample.values.push(
       seq,
       record.time,
@@ -834,6 +847,7 @@ export class EvidenceLog {
       delta.deltaBytes,
       delta.reset ? 1 : 0,
       record.epoch ?? null,
+      leafHash,
     );
     rows.counter_sample.endRow();
     batch.frontier.append(leafHash, batch.onNode);
@@ -989,19 +1003,19 @@ export class EvidenceLog {
     if (!Number.isSafeInteger(seq) || seq < 0 || seq >= cp.treeSize) {
       fail('NOT_COVERED', `record ${seq} is not covered by the latest checkpoint (size ${cp.treeSize})`);
     }
-    const row = this.st.record.get(seq) as RecordRow | undefined;
-    if (!row) fail('CORRUPT', `record ${seq} is missing`);
+    const found = this.stored(seq);
+    if (!found) fail('CORRUPT', `record ${seq} is missing`);
     const proof = inclusionProof(this.reader, seq, cp.treeSize);
     const bundle: InclusionProofBundle = {
       format: PROOF_FORMAT,
       origin: cp.origin,
       leafIndex: seq,
       treeSize: cp.treeSize,
-      leafHash: hex(row.leaf_hash),
+      leafHash: hex(found.leafHash),
       proof: proof.map(hex),
       checkpoint: cp.note,
     };
-    if (options.includeLeaf !== false) bundle.leaf = this.leafOfRow(row).toString('base64');
+    if (options.includeLeaf !== false) bundle.leaf = found.leaf().toString('base64');
     return bundle;
   }
 
@@ -1028,19 +1042,22 @@ export class EvidenceLog {
   /** The leaf bytes of record `seq`, which the tree commits to: stored, or rebuilt for a counter sample. */
   leaf(seq: number): Buffer | undefined {
     this.assertOpen();
+    return this.stored(seq)?.leaf();
+  }
+
+  /** Record `seq` as stored: a records row, or a counter_samples row its leaf is rebuilt from. */
+  private stored(seq: number): { leafHash: Buffer; leaf: () => Buffer } | undefined {
     const row = this.st.record.get(seq) as RecordRow | undefined;
-    return row && this.leafOfRow(row);
+    if (row) return { leafHash: row.leaf_hash, leaf: () => row.leaf };
+    const counter = this.st.counterLeafRow.get(seq) as unknown[] | undefined;
+    if (!counter) return undefined;
+    return { leafHash: counter[15] as Buffer, leaf: () => this.rebuiltLeaf(seq, counter) };
   }
 
-  private leafOfRow(row: { seq: number; leaf: Buffer }): Buffer {
-    if (row.leaf.length > 0) return row.leaf;
-    return this.rebuiltLeaf(row.seq, this.st.counterLeafRow.get(row.seq) as unknown[] | undefined);
-  }
-
-  /** The leaf of counter sample `seq` from its COUNTER_LEAF_COLUMNS row; CORRUPT if that cannot be had. */
-  private rebuiltLeaf(seq: number, row: unknown[] | undefined): Buffer {
-    const rebuilt = row && rebuildCounter(seq, row.slice(0, 9), row.slice(9));
-    if (!rebuilt) fail('CORRUPT', `record ${seq} has no stored leaf and no counter sample row to rebuild it`);
+  /** The leaf of counter sample `seq` from its COUNTER_LEAF_COLUMNS row; CORRUPT if it cannot be had. */
+  private rebuiltLeaf(seq: number, row: readonly unknown[]): Buffer {
+    const rebuilt = rebuildCounter(seq, row.slice(0, 9), row.slice(9, 15));
+    if (!rebuilt) fail('CORRUPT', `counter sample ${seq}: its row cannot be encoded as a leaf`);
     return rebuilt.prefixed.subarray(1);
   }
 
@@ -1055,14 +1072,14 @@ export class EvidenceLog {
     if (kind === 'counter_sample') {
       const rows = this.db
         .prepare(
-          `SELECT r.leaf, ${COUNTER_LEAF_COLUMNS} FROM ${COUNTER_LEAF_FROM} JOIN records r ON r.seq = c.seq
+          `SELECT r.leaf, ${COUNTER_LEAF_COLUMNS} FROM ${COUNTER_LEAF_FROM} LEFT JOIN records r ON r.seq = c.seq
            WHERE c.time_ms >= ? AND c.time_ms < ? ORDER BY c.seq LIMIT ?`,
         )
         .safeIntegers(true)
         .raw()
-        .all(fromMs, toMs, limit) as [Buffer, ...unknown[]][];
+        .all(fromMs, toMs, limit) as [Buffer | null, ...unknown[]][];
       return rows.map(([leaf, ...row]) => {
-        const bytes = leaf.length > 0 ? leaf : this.rebuiltLeaf(Number(row[0]), row);
+        const bytes = leaf ?? this.rebuiltLeaf(Number(row[0]), row);
         return this.toStored(decodeLeaf(bytes));
       });
     }
@@ -1197,31 +1214,35 @@ export class EvidenceLog {
     this.assertOpen();
     this.flush();
     let lines = 0;
+    // Counter samples stored as one counter_samples row are a second seq-ordered stream, merged in.
     const rows = this.st.allRecords.iterate() as IterableIterator<RecordRow>;
-    // Counter sample rows come as a second seq-ordered stream, merged with the records as leaves are needed.
     const counterRows = this.st.allCounterLeafRows.iterate() as IterableIterator<unknown[]>;
-    let counterRow: unknown[] | undefined;
-    const counterRowAt = (seq: number): unknown[] | undefined => {
-      for (;;) {
-        if (counterRow === undefined) {
-          const next = counterRows.next();
-          if (next.done) return undefined;
-          counterRow = next.value;
-        }
-        const at = Number(counterRow[0]);
-        if (at > seq) return undefined;
-        const row = counterRow;
-        counterRow = undefined;
-        if (at === seq) return row;
-      }
-    };
     try {
-      for (const r of rows) {
-        const leaf = r.leaf.length > 0 ? r.leaf : this.rebuiltLeaf(r.seq, counterRowAt(r.seq));
+      let r = rows.next();
+      let c = counterRows.next();
+      while (!r.done || !c.done) {
+        let seq: number;
+        let kind: string;
+        let time: number;
+        let leafHash: Buffer;
+        let leaf: Buffer;
+        if (!c.done && (r.done || Number(c.value[0]) < r.value.seq)) {
+          const row = c.value;
+          seq = Number(row[0]);
+          kind = 'counter_sample';
+          time = Number(row[1]);
+          leafHash = row[15] as Buffer;
+          leaf = this.rebuiltLeaf(seq, row);
+          c = counterRows.next();
+        } else {
+          const row = r.value as RecordRow;
+          ({ seq, kind, time_ms: time, leaf_hash: leafHash, leaf } = row);
+          r = rows.next();
+        }
         const body = leaf.subarray(18).toString('utf8');
         writeLine(
-          `{"type":"record","seq":${r.seq},"kind":${JSON.stringify(r.kind)},"time":${r.time_ms},` +
-            `"leafHash":"${hex(r.leaf_hash)}","leaf":"${leaf.toString('base64')}","body":${body}}`,
+          `{"type":"record","seq":${seq},"kind":${JSON.stringify(kind)},"time":${time},` +
+            `"leafHash":"${hex(leafHash)}","leaf":"${leaf.toString('base64')}","body":${body}}`,
         );
         lines++;
       }
@@ -1301,7 +1322,10 @@ export class EvidenceLog {
     const streams = {} as Record<RecordKind, IterableIterator<unknown[]>>;
     for (const kind of Object.keys(PROJECTIONS) as RecordKind[]) {
       const proj = PROJECTIONS[kind];
-      const cols = kind === 'counter_sample' ? ['series_id', ...proj.columns.slice(6)] : proj.columns;
+      // A counter_samples row ends with its leaf hash: set when the row is the whole record, NULL when a
+      // records row holds the leaf.
+      const cols =
+        kind === 'counter_sample' ? ['series_id', ...proj.columns.slice(6), 'leaf_hash'] : proj.columns;
       streams[kind] = this.db
         .prepare(`SELECT seq, time_ms, ${cols.join(', ')} FROM ${proj.table} ORDER BY seq`)
         .safeIntegers(true)
@@ -1323,7 +1347,7 @@ export class EvidenceLog {
          FROM records ORDER BY seq`,
       )
       .raw()
-      .iterate() as IterableIterator<[number, string, number, number, Buffer | null]>;
+      .iterate() as IterableIterator<RecordStreamRow>;
     // An early return must not leave iterators open: they would pin this connection's read snapshot.
     const run = (): VerifyResult => {
       const replay = new Map<string, CounterState>();
@@ -1533,62 +1557,96 @@ export class EvidenceLog {
        * the counter_samples row, so every column of that row (and of its series) is covered by the stored
        * leaf hash and, through the tree, by the checkpoints. Any disagreement is the row's.
        */
-      const checkWithoutLeaf = (
-        seq: number,
-        kind: string,
-        timeMs: number,
-        storedHash: Buffer,
-        stored: unknown[] | undefined,
-      ): Buffer | VerifyResult => {
-        if (kind !== 'counter_sample') {
-          return bad(
-            'KIND_MISMATCH',
-            `row says ${kind}, but only counter samples are stored without leaf bytes`,
-            seq,
-            kind,
-          );
-        }
-        if (stored === undefined || Number(stored[0]) !== seq) {
-          return bad('PROJECTION_MISMATCH', 'no counter_samples row to rebuild the leaf from', seq, kind);
-        }
-        const rebuilt = rebuildCounter(seq, stored, series.get(stored[2] as bigint));
+      /**
+       * A counter sample stored as its counter_samples row alone: the leaf is rebuilt from the row and its
+       * series, so every column of both is covered by the stored leaf hash and, through the tree, by the
+       * checkpoints. The row is the only copy, so any disagreement is reported as the row's.
+       */
+      const checkCounterRow = (seq: number, row: unknown[]): Buffer | VerifyResult => {
+        const storedHash = row[9];
+        const stored = row.slice(0, 9);
+        const rebuilt = Buffer.isBuffer(storedHash)
+          ? rebuildCounter(seq, stored, series.get(stored[2] as bigint))
+          : undefined;
         if (rebuilt === undefined) {
-          return bad('PROJECTION_MISMATCH', 'counter_samples row cannot be encoded as a leaf', seq, kind);
-        }
-        if (rebuilt.record.time !== timeMs) {
           return bad(
             'PROJECTION_MISMATCH',
-            `counter_samples row says time ${rebuilt.record.time}, record row says ${timeMs}`,
+            'counter_samples row cannot be encoded as a leaf',
             seq,
-            kind,
+            'counter_sample',
           );
         }
-        return checkRebuilt(seq, rebuilt, storedHash, 'PROJECTION_MISMATCH');
+        return checkRebuilt(seq, rebuilt, storedHash as Buffer, 'PROJECTION_MISMATCH');
       };
-      for (const [seq, kind, timeMs, hashLength, hashAndLeaf] of records) {
-        if (seq !== expected) {
-          return bad(
-            'MISSING_RECORD',
-            `record ${expected} is missing (next stored record is ${seq})`,
-            expected,
-          );
+      // Records come from two seq-ordered streams: records rows, and counter samples stored as their
+      // counter_samples row alone (the rows with a leaf hash). The counter stream also serves as the
+      // projection of counter samples that do have a records row.
+      const counters = streams.counter_sample;
+      let counterHead: unknown[] | undefined;
+      const peekCounter = (): unknown[] | undefined => {
+        if (counterHead === undefined) {
+          const next = counters.next();
+          if (!next.done) counterHead = next.value;
         }
-        if (hashAndLeaf === null) return bad('BAD_LEAF', 'leaf or leaf hash is NULL', seq, kind);
-        const storedHash = hashAndLeaf.subarray(0, hashLength);
-        const prefixed = hashAndLeaf.subarray(hashLength);
-        // The projection row is taken from the stream the row's kind names; a leaf of another kind fails
-        // the kind check before its projection would be compared.
-        let stored: unknown[] | undefined;
-        if (isRecordKind(kind)) {
-          const next = streams[kind].next();
-          if (!next.done) stored = next.value;
+        return counterHead;
+      };
+      const takeCounter = (): unknown[] | undefined => {
+        const row = peekCounter();
+        counterHead = undefined;
+        return row;
+      };
+      let recordHead = records.next();
+      for (;;) {
+        const head = peekCounter();
+        const counterSeq = head !== undefined && head[9] !== null ? Number(head[0]) : undefined;
+        const record = recordHead.done ? undefined : recordHead.value;
+        if (record === undefined && counterSeq === undefined) break;
+        let seq: number;
+        let kind: string;
+        let checked: Buffer | VerifyResult;
+        if (counterSeq !== undefined && (record === undefined || counterSeq <= record[0])) {
+          seq = counterSeq;
+          kind = 'counter_sample';
+          if (seq === record?.[0] || seq < expected) {
+            return bad('SEQ_MISMATCH', `more than one record is stored at seq ${seq}`, seq, kind);
+          }
+          if (seq !== expected) {
+            return bad(
+              'MISSING_RECORD',
+              `record ${expected} is missing (next stored record is ${seq})`,
+              expected,
+            );
+          }
+          checked = checkCounterRow(seq, takeCounter() as unknown[]);
+        } else {
+          const [recordSeq, recordKind, timeMs, hashLength, hashAndLeaf] = record as RecordStreamRow;
+          recordHead = records.next();
+          seq = recordSeq;
+          kind = recordKind;
+          if (seq !== expected) {
+            return bad(
+              'MISSING_RECORD',
+              `record ${expected} is missing (next stored record is ${seq})`,
+              expected,
+            );
+          }
+          if (hashAndLeaf === null) return bad('BAD_LEAF', 'leaf or leaf hash is NULL', seq, kind);
+          const storedHash = hashAndLeaf.subarray(0, hashLength);
+          const prefixed = hashAndLeaf.subarray(hashLength);
+          // The projection row is taken from the stream the row's kind names; a leaf of another kind fails
+          // the kind check before its projection would be compared.
+          let stored: unknown[] | undefined;
+          if (kind === 'counter_sample') {
+            stored = takeCounter()?.slice(0, 9);
+          } else if (isRecordKind(kind)) {
+            const next = streams[kind].next();
+            if (!next.done) stored = next.value;
+          }
+          checked =
+            (kind === 'counter_sample' && stored !== undefined
+              ? checkCounterFromRow(seq, prefixed, storedHash, stored)
+              : undefined) ?? checkFromLeaf(seq, kind, timeMs, prefixed, storedHash, stored);
         }
-        const checked =
-          prefixed.length === 1
-            ? checkWithoutLeaf(seq, kind, timeMs, storedHash, stored)
-            : ((kind === 'counter_sample' && stored !== undefined
-                ? checkCounterFromRow(seq, prefixed, storedHash, stored)
-                : undefined) ?? checkFromLeaf(seq, kind, timeMs, prefixed, storedHash, stored));
         if (!Buffer.isBuffer(checked)) return checked;
         const leafHash = checked;
         frontier.append(leafHash, checkNode);
@@ -1608,9 +1666,9 @@ export class EvidenceLog {
         );
       }
       for (const kind of Object.keys(PROJECTIONS) as RecordKind[]) {
-        const extra = streams[kind].next();
-        if (!extra.done) {
-          const seq = Number(extra.value[0]);
+        const extra = kind === 'counter_sample' ? takeCounter() : streams[kind].next().value;
+        if (extra !== undefined) {
+          const seq = Number(extra[0]);
           return bad(
             'PROJECTION_MISMATCH',
             `${PROJECTIONS[kind].table} row ${seq} has no matching record`,
@@ -1644,6 +1702,9 @@ export class EvidenceLog {
     this.db.close();
   }
 }
+
+/** seq, kind, time_ms, length of the leaf hash, then leaf hash || 0x00 || leaf in one blob. */
+type RecordStreamRow = [number, string, number, number, Buffer | null];
 
 interface RecordRow {
   seq: number;

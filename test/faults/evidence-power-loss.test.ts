@@ -135,9 +135,10 @@ describe('fault: evidence under power loss', function () {
         'flip a leaf bit, or a bit a counter sample leaf is rebuilt from',
         (db, seq) => {
           const bit = 1 << Math.floor(Math.random() * 8);
-          const leaf = db.prepare('SELECT leaf FROM records WHERE seq = ?').pluck().get(seq) as Buffer;
-          if (leaf.length === 0) {
-            // Not stored: the leaf is rebuilt from this row.
+          const leaf = db.prepare('SELECT leaf FROM records WHERE seq = ?').pluck().get(seq) as
+            Buffer | undefined;
+          if (leaf === undefined) {
+            // A counter sample is stored as its counter_samples row alone; its leaf is rebuilt from it.
             const columns = ['time_ms', 'packets', 'bytes', 'delta_packets', 'delta_bytes'];
             const column = columns[Math.floor(Math.random() * columns.length)];
             return db
@@ -160,10 +161,17 @@ describe('fault: evidence under power loss', function () {
             )
             .run(seq).changes,
       ],
-      ['delete a record', (db, seq) => db.prepare('DELETE FROM records WHERE seq = ?').run(seq).changes],
+      [
+        'delete a record',
+        (db, seq) =>
+          db.prepare('DELETE FROM records WHERE seq = ?').run(seq).changes ||
+          db.prepare('DELETE FROM counter_samples WHERE seq = ?').run(seq).changes,
+      ],
       [
         'change a record time',
-        (db, seq) => db.prepare('UPDATE records SET time_ms = time_ms + 1 WHERE seq = ?').run(seq).changes,
+        (db, seq) =>
+          db.prepare('UPDATE records SET time_ms = time_ms + 1 WHERE seq = ?').run(seq).changes ||
+          db.prepare('UPDATE counter_samples SET time_ms = time_ms + 1 WHERE seq = ?').run(seq).changes,
       ],
       [
         'rewrite a checkpoint root',
@@ -189,7 +197,13 @@ describe('fault: evidence under power loss', function () {
       const [name, tamper] = tampers[n % tampers.length];
       const copy = `${source}-tampered.db`;
       const probe = new Database(source, { readonly: true });
-      const size = probe.prepare('SELECT COUNT(*) FROM records').pluck().get() as number;
+      const size = probe
+        .prepare(
+          `SELECT (SELECT COUNT(*) FROM records)
+                + (SELECT COUNT(*) FROM counter_samples WHERE leaf_hash IS NOT NULL)`,
+        )
+        .pluck()
+        .get() as number;
       probe.close();
       if (size === 0) continue;
       // A tampered database must be self-contained: fold the WAL in before changing it.
