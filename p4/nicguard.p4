@@ -84,9 +84,10 @@ header packet_out_t {
 header packet_in_t {
     bit<9>  ingress_port;
     bit<9>  egress_port;   // where the frame would have gone; 0 when dropped
-    bit<8>  reason;        // REASON_*; 0 when forwarded
+    bit<8>  reason;        // REASON_*; 0 when forwarded, the would-be reason when audited
     bit<32> rule_id;
-    bit<6>  _pad;
+    bit<1>  audited;       // forwarded only because the agent or the rule is in audit mode
+    bit<5>  _pad;
 }
 
 header ethernet_t {
@@ -571,7 +572,16 @@ control NicguardIngress(inout headers_t hdr, inout local_metadata_t meta,
             hdr.packet_in.setValid();
             hdr.packet_in.ingress_port = meta.in_port;
             hdr.packet_in.rule_id = meta.rule_id;
-            if (meta.verdict == VERDICT_ALLOW) {
+            // setValid leaves field values unspecified (P4-16, operations on headers): none goes out so.
+            hdr.packet_in.audited = 0;
+            hdr.packet_in._pad = 0;
+            // An audited frame reads as forwarded; the flag and its reason tell it from one the
+            // policy allowed, which the audit counter alone cannot do for a burst of frames.
+            if (meta.verdict == VERDICT_ALLOW && audit == 1) {
+                hdr.packet_in.egress_port = meta.out_port;
+                hdr.packet_in.reason = meta.reason;
+                hdr.packet_in.audited = 1;
+            } else if (meta.verdict == VERDICT_ALLOW) {
                 hdr.packet_in.egress_port = meta.out_port;
                 hdr.packet_in.reason = REASON_NONE;
             } else {

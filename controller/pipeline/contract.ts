@@ -287,7 +287,8 @@ export const PACKET_METADATA = {
       { name: 'egress_port', bitwidth: PORT_BITS },
       { name: 'reason', bitwidth: 8 },
       { name: 'rule_id', bitwidth: 32 },
-      { name: '_pad', bitwidth: 6 },
+      { name: 'audited', bitwidth: 1 },
+      { name: '_pad', bitwidth: 5 },
     ],
   },
 } as const satisfies Record<string, PacketMetadataContract>;

@@ -260,7 +260,6 @@ class ScenarioRun {
     );
     const { result } = await applyCompiled(this.device.client, this.p.compiled);
     if (!result.ok) throw new ApplyFailed(result.error?.message ?? 'the device refused the policy');
-    await this.device.target.policyChanged();
     // Counters are not reset by a policy change; checks are against what this scenario added.
     await this.collector.collect();
     this.baseline = this.totals.copy();

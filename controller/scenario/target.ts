@@ -4,22 +4,14 @@
 //     can run on the scenario's virtual clock);
 //   * report-mode probes over P4Runtime: each frame is a PacketOut (P4Runtime §16.1) with
 //     packet_out.ingress_port = the port and report = 1, and the verdict comes back as a PacketIn
-//     carrying ingress_port, egress_port, reason and rule_id. This needs nothing but a P4Runtime
+//     carrying ingress_port, egress_port, reason, rule_id and audited. This needs nothing but a P4Runtime
 //     session, so it works against a softnic in another process and against bmv2 running
 //     p4/nicguard.p4 alike.
 // Either way the policy reached the device over P4Runtime; the target only carries traffic.
 
 import type { DeviceClient } from '../p4runtime/client';
 import type { PacketInEvent } from '../p4runtime/stream';
-import {
-  AgentFlag,
-  COUNTERS,
-  Reason,
-  RuleFlag,
-  TABLES,
-  reasonName,
-  type ReasonName,
-} from '../pipeline/contract';
+import { Reason, reasonName, type ReasonName } from '../pipeline/contract';
 import type { Verdict } from '../softnic/model';
 
 export interface InjectResult {
@@ -50,8 +42,6 @@ export interface TrafficTarget {
   injectMany?(frames: readonly ProbeFrame[]): Promise<InjectResult[]>;
   /** Moves the device's clock forward, where the target has a virtual one; otherwise does nothing. */
   advanceClock(ns: bigint): void;
-  /** The policy on the device changed: drop whatever the target cached about it. */
-  policyChanged(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -60,7 +50,7 @@ export interface ProbeFrame {
   readonly frame: Uint8Array;
 }
 
-export type ProbeErrorCode = 'PROBE_TIMEOUT' | 'PROBE_CLOSED' | 'PROBE_AUDIT_AMBIGUOUS';
+export type ProbeErrorCode = 'PROBE_TIMEOUT' | 'PROBE_CLOSED';
 
 export class ProbeError extends Error {
   override readonly name = 'ProbeError';
@@ -108,10 +98,6 @@ export class InProcessTarget implements TrafficTarget {
     this.clock?.advance(ns);
   }
 
-  policyChanged(): Promise<void> {
-    return Promise.resolve();
-  }
-
   close(): Promise<void> {
     return Promise.resolve();
   }
@@ -135,17 +121,13 @@ interface PendingProbe {
 
 /**
  * Report-mode PacketOut probes over a P4Runtime session that is primary (PacketOut needs it,
- * P4Runtime §16.1). The PacketIn says forwarded or not, reason and rule, but an audited frame
- * comes back as forwarded with reason 0: where the agent's or the rule's flags allow audit mode,
- * the probe reads the audit counter (P4Runtime §9.4.2) after the frame to see whether it moved.
+ * P4Runtime §16.1). Everything a verdict holds comes back in the PacketIn's metadata, audit mode
+ * included, so each frame of a burst gets its own verdict with no other read of the device.
  */
 export class PacketOutProbeTarget implements TrafficTarget {
   readonly virtualTime = false;
   private readonly pending: PendingProbe[] = [];
   private readonly onPacketIn = (event: PacketInEvent) => this.received(event);
-  private agentFlags: Map<number, number> | undefined;
-  private ruleFlags: Map<number, number> | undefined;
-  private auditTotals: bigint[] | undefined;
   private closed = false;
 
   constructor(
@@ -169,7 +151,6 @@ export class PacketOutProbeTarget implements TrafficTarget {
    * are matched to probes in order and by content (see `received`).
    */
   async injectMany(frames: readonly ProbeFrame[]): Promise<InjectResult[]> {
-    if (this.agentFlags === undefined || this.ruleFlags === undefined) await this.policyChanged();
     const results: InjectResult[] = [];
     for (let start = 0; start < frames.length; start += this.window) {
       const chunk = frames.slice(start, start + this.window).map((f) => ({
@@ -181,93 +162,15 @@ export class PacketOutProbeTarget implements TrafficTarget {
       const settled = await Promise.allSettled(answers);
       const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
       if (failed) throw failed.reason;
-      const verdicts = settled.map((s, i) =>
-        this.verdictOf(chunk[i]!.port, chunk[i]!.payload, (s as PromiseFulfilledResult<PacketInEvent>).value),
+      settled.forEach((s, i) =>
+        results.push(verdictOf(chunk[i]!.payload, (s as PromiseFulfilledResult<PacketInEvent>).value)),
       );
-      results.push(...(await this.resolveAudits(verdicts)));
     }
     return results;
   }
 
-  private verdictOf(
-    port: number,
-    payload: Buffer,
-    event: PacketInEvent,
-  ): InjectResult & { mayAudit: boolean } {
-    const md = event.metadata;
-    const reasonCode = Number(md.reason ?? 0n);
-    const egress = Number(md.egress_port ?? 0n);
-    const ruleId = Number(md.rule_id ?? 0n);
-    const forwarded = reasonCode === Reason.NONE && egress !== DROP_PORT;
-    return {
-      forwarded,
-      ...(forwarded ? { egressPort: egress } : {}),
-      reason: reasonName(reasonCode),
-      ruleId,
-      audited: false,
-      // packet_length includes the 2-byte packet_out header (see softnic/dataplane.ts).
-      packetLength: payload.length + 2,
-      mayAudit: forwarded && this.mayAudit(port, ruleId),
-    };
-  }
-
-  /**
-   * The PacketIn of an audited frame reads as forwarded with reason 0, so the audit counter
-   * (P4Runtime §9.4.2) is read once after a window of probes. The window's frames that may have been
-   * audited are attributed exactly when the counter leaves one reading: no cell moved (none was
-   * audited), or one reason's cell moved by exactly their number (all were, for that reason).
-   * Anything else cannot be pinned to single frames, and the target says so rather than guess.
-   */
-  private async resolveAudits(verdicts: (InjectResult & { mayAudit: boolean })[]): Promise<InjectResult[]> {
-    const candidates = verdicts.filter((v) => v.mayAudit).length;
-    const strip = ({ mayAudit: _mayAudit, ...r }: InjectResult & { mayAudit: boolean }): InjectResult => r;
-    if (candidates === 0) return verdicts.map(strip);
-    const moved = await this.auditCounterMoves();
-    const total = [...moved.values()].reduce((n, d) => n + d, 0n);
-    if (total === 0n) return verdicts.map(strip);
-    if (moved.size === 1 && total === BigInt(candidates)) {
-      const [reason] = [...moved.keys()];
-      return verdicts.map((v) => (v.mayAudit ? { ...strip(v), audited: true, reason: reason! } : strip(v)));
-    }
-    const spread = [...moved].map(([r, d]) => `${d} ${r}`).join(', ');
-    throw new ProbeError(
-      'PROBE_AUDIT_AMBIGUOUS',
-      `${candidates} probes in one window may have been audited and the audit counter moved by ${spread}: ` +
-        'a PacketIn does not say which frames were audited, so their verdicts cannot be told apart',
-    );
-  }
-
   advanceClock(): void {
     // The device keeps its own time; only the controller's clock moves (see the runner).
-  }
-
-  async policyChanged(): Promise<void> {
-    const agents = new Map<number, number>();
-    for (const r of await this.client.readTableEntries(TABLES.portMap.name)) {
-      const port = r.entry.match.ingress_port;
-      if (port?.kind === 'exact') agents.set(Number(port.value), Number(r.entry.params.flags ?? 0n));
-    }
-    const rules = new Map<number, number>();
-    for (const table of [TABLES.aclV4.name, TABLES.aclV6.name]) {
-      for (const r of await this.client.readTableEntries(table)) {
-        const id = r.entry.params.rule_id;
-        if (id !== undefined)
-          rules.set(Number(id), (rules.get(Number(id)) ?? 0) | Number(r.entry.params.flags ?? 0n));
-      }
-    }
-    this.agentFlags = agents;
-    this.ruleFlags = rules;
-    // The audit counter's baseline has to be taken before the first probe that may move it.
-    const anyAudit =
-      [...agents.values()].some((f) => (f & AgentFlag.AUDIT) !== 0) ||
-      [...rules.values()].some((f) => (f & RuleFlag.AUDIT) !== 0);
-    this.auditTotals = anyAudit ? await this.readAuditTotals() : undefined;
-  }
-
-  private async readAuditTotals(): Promise<bigint[]> {
-    const totals: bigint[] = [];
-    for (const c of await this.client.readCounters(COUNTERS.audits.name)) totals[c.index] = c.packets;
-    return totals;
   }
 
   close(): Promise<void> {
@@ -278,26 +181,6 @@ export class PacketOutProbeTarget implements TrafficTarget {
       p.reject(new ProbeError('PROBE_CLOSED', 'the probe target was closed'));
     }
     return Promise.resolve();
-  }
-
-  private mayAudit(port: number, ruleId: number): boolean {
-    const agent = this.agentFlags?.get(port) ?? 0;
-    const rule = this.ruleFlags?.get(ruleId) ?? 0;
-    return (agent & AgentFlag.AUDIT) !== 0 || (rule & RuleFlag.AUDIT) !== 0;
-  }
-
-  /** How far each reason's audit counter cell moved since the last look. */
-  private async auditCounterMoves(): Promise<Map<ReasonName, bigint>> {
-    const before = this.auditTotals ?? [];
-    const now = await this.readAuditTotals();
-    this.auditTotals = now;
-    const moved = new Map<ReasonName, bigint>();
-    for (let i = 0; i < now.length; i++) {
-      const delta = (now[i] ?? 0n) - (before[i] ?? 0n);
-      const name = reasonName(i);
-      if (delta > 0n && name !== 'UNKNOWN' && name !== 'NONE') moved.set(name, delta);
-    }
-    return moved;
   }
 
   private probe(port: number, payload: Buffer): Promise<PacketInEvent> {
@@ -334,4 +217,22 @@ export class PacketOutProbeTarget implements TrafficTarget {
     clearTimeout(first.timer);
     first.resolve(event);
   }
+}
+
+/** The verdict a report PacketIn carries (the packet_in header of p4/nicguard.p4). */
+function verdictOf(payload: Buffer, event: PacketInEvent): InjectResult {
+  const md = event.metadata;
+  const reasonCode = Number(md.reason ?? 0n);
+  const egress = Number(md.egress_port ?? 0n);
+  const audited = md.audited === 1n;
+  const forwarded = (audited || reasonCode === Reason.NONE) && egress !== DROP_PORT;
+  return {
+    forwarded,
+    ...(forwarded ? { egressPort: egress } : {}),
+    reason: reasonName(reasonCode),
+    ruleId: Number(md.rule_id ?? 0n),
+    audited,
+    // packet_length includes the 2-byte packet_out header (see softnic/dataplane.ts).
+    packetLength: payload.length + 2,
+  };
 }

@@ -113,6 +113,7 @@ describe('softnic dataplane', () => {
       egress_port: BigInt(UPLINK),
       reason: 0n,
       rule_id: 12n,
+      audited: 0n,
       _pad: 0n,
     });
     assert.ok(packetIns[0].payload.equals(frame(443)));

@@ -8,7 +8,8 @@
 //   pretend the frame arrived on, report = 1. The pipeline processes the frame exactly as if it had
 //   arrived there and, instead of forwarding or dropping it, returns it as a PacketIn whose
 //   packet_in metadata carries the verdict: ingress_port, egress_port (0 when dropped), reason
-//   (Reason code, 0 when forwarded, audited drops included) and rule_id. The same works
+//   (Reason code: 0 when forwarded, the would-be reason of a drop forwarded under audit mode),
+//   rule_id, and audited (1 for such a frame). The same works
 //   against bmv2, since it is part of p4/nicguard.p4, not of the softnic. A probe is a real
 //   packet: it moves counters, quota registers and meters like any other (its packet_length
 //   includes the 2-byte packet_out header), and policy drops still send digests.

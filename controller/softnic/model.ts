@@ -499,8 +499,9 @@ export class PacketModel {
       const values = [
         BigInt(m.inPort),
         allowed ? BigInt(m.outPort) : 0n,
-        allowed ? BigInt(Reason.NONE) : BigInt(m.reason),
+        allowed && audit !== 1 ? BigInt(Reason.NONE) : BigInt(m.reason),
         BigInt(m.ruleId),
+        BigInt(audit),
         0n,
       ];
       verdict.packetIn = {

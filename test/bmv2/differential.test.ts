@@ -35,7 +35,7 @@ const examplesDir = () => requireUp('examples');
 function describeVerdict(v: ProbeVerdict): string {
   return (
     `egress ${v.egressPort} reason ${reasonName(v.reason)}(${v.reason}) rule ${v.ruleId} ` +
-    `ingress ${v.ingressPort}`
+    `ingress ${v.ingressPort} audited ${v.audited} pad ${v.pad}`
   );
 }
 
@@ -70,13 +70,15 @@ class Differential {
       this.probes++;
       const b = got.bmv2;
       const s = got.softnic;
-      const reason = reasonName(b.reason);
+      const reason = reasonName(b.reason) + (b.audited ? ' (audited)' : '');
       this.reasons.set(reason, (this.reasons.get(reason) ?? 0) + 1);
       const same =
         b.egressPort === s.egressPort &&
         b.reason === s.reason &&
         b.ruleId === s.ruleId &&
-        b.ingressPort === s.ingressPort;
+        b.ingressPort === s.ingressPort &&
+        b.audited === s.audited &&
+        b.pad === s.pad;
       if (!same) {
         this.disagreements.push(
           `${label}: verdict for ${JSON.stringify(packet)} (frame ${Buffer.from(frame).toString('hex')}):\n` +

@@ -26,6 +26,8 @@ export interface ProbeVerdict {
   readonly egressPort: number;
   readonly reason: number;
   readonly ruleId: number;
+  readonly audited: number;
+  readonly pad: number;
   readonly payload: string;
 }
 
@@ -62,6 +64,8 @@ class ReportProbe {
           egressPort: Number(md.egress_port ?? 0n),
           reason: Number(md.reason ?? 0n),
           ruleId: Number(md.rule_id ?? 0n),
+          audited: Number(md.audited ?? 0n),
+          pad: Number(md._pad ?? 0n),
           payload: Buffer.from(event.payload).toString('hex'),
         });
       };
