@@ -225,4 +225,32 @@ describe('record leaf encoding', () => {
       { numRuns: 1000 },
     );
   });
+  it('writes the same bytes with members fixed at integer boundaries of the byte writer', () => {
+    const plan = fixBodyMembers('counter_sample', {
+      device: 'd',
+      table: 't',
+      ruleId: 'r',
+      policyVersion: 'p',
+    });
+    const values = [0, 9, 10, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 10 ** 15, Number.MAX_SAFE_INTEGER];
+    for (const v of values) {
+      const record = {
+        kind: 'counter_sample' as const,
+        time: v,
+        device: 'd',
+        table: 't',
+        ruleId: 'r',
+        policyVersion: 'p',
+        packets: v,
+        bytes: v,
+      };
+      const derived = { deltaPackets: v, deltaBytes: 0, reset: true };
+      const into = Buffer.alloc(512);
+      assert.deepEqual(
+        encodeRecordLeafWithFixedPlan(plan, record, v, derived, into),
+        encodeRecordLeafWithHashPrefix(record, v, derived),
+        String(v),
+      );
+    }
+  });
 });

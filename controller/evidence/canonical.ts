@@ -233,10 +233,22 @@ function writeHeader(buf: Buffer, kind: RecordKind, seq: number, timeMs: number)
   buf[0] = 0x00;
   buf[1] = LEAF_FORMAT_VERSION;
   buf[2] = KIND_CODES[kind];
-  buf.writeUInt32BE(Math.floor(seq / 2 ** 32), 3);
-  buf.writeUInt32BE(seq % 2 ** 32, 7);
-  buf.writeUInt32BE(Math.floor(timeMs / 2 ** 32), 11);
-  buf.writeUInt32BE(timeMs % 2 ** 32, 15);
+  writeU64(buf, 3, seq);
+  writeU64(buf, 11, timeMs);
+}
+
+/** A safe non-negative integer as 8 big-endian bytes, byte by byte: cheaper than writeUInt32BE's checks. */
+function writeU64(buf: Buffer, at: number, v: number): void {
+  const hi = Math.floor(v / 2 ** 32);
+  const lo = v % 2 ** 32;
+  buf[at] = hi >>> 24;
+  buf[at + 1] = (hi >>> 16) & 0xff;
+  buf[at + 2] = (hi >>> 8) & 0xff;
+  buf[at + 3] = hi & 0xff;
+  buf[at + 4] = lo >>> 24;
+  buf[at + 5] = (lo >>> 16) & 0xff;
+  buf[at + 6] = (lo >>> 8) & 0xff;
+  buf[at + 7] = lo & 0xff;
 }
 
 function writeLeaf(kind: RecordKind, seq: number, timeMs: number, text: string): Buffer {
@@ -317,11 +329,19 @@ const SCALAR_ROOM = 16;
 /** Decimal digits of a non-negative safe integer at `at`; returns the offset after them. */
 function writeDigits(buf: Buffer, at: number, v: number): number {
   let n = 1;
-  for (let x = v; x >= 10; x = Math.floor(x / 10)) n++;
+  // Powers of ten up to 10^16 are exact doubles, and a safe integer has at most 16 digits.
+  for (let power = 10; power <= v; power *= 10) n++;
   let x = v;
-  for (let p = at + n - 1; p >= at; p--) {
+  let p = at + n - 1;
+  // Division of doubles only while the value is above 2^31; below, int32 division is exact and cheaper.
+  for (; x >= 0x80000000; p--) {
     buf[p] = DIGIT_ZERO + (x % 10);
     x = Math.floor(x / 10);
+  }
+  for (let i = x | 0; p >= at; p--) {
+    const q = (i / 10) | 0;
+    buf[p] = DIGIT_ZERO + i - q * 10;
+    i = q;
   }
   return at + n;
 }
