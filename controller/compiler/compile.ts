@@ -251,8 +251,12 @@ export function rateMeter(index: number, bytesPerSecond: number): MeterConfigSpe
 
 /** Ids that stay with their key across compiles; new keys never take an id the previous compile used. */
 class StickyIds {
-  private readonly assigned = new Map<string, number>();
+  // A record without prototype rather than a Map: it becomes the allocation record at the end
+  // without copying a hundred thousand keys, and no key can hit an inherited member.
+  private readonly assigned: Record<string, number> = Object.create(null) as Record<string, number>;
+  private count = 0;
   private readonly taken = new Set<number>();
+  private readonly hasPrevious: boolean;
   private next: number;
 
   constructor(
@@ -264,13 +268,14 @@ class StickyIds {
       this.taken.add(id);
       if (id > max) max = id;
     }
+    this.hasPrevious = this.taken.size > 0;
     this.next = max + 1;
   }
 
   id(key: string): number {
-    const known = this.assigned.get(key);
+    const known = this.assigned[key];
     if (known !== undefined) return known;
-    let id = this.previous[key];
+    let id = this.hasPrevious ? ownId(this.previous, key) : undefined;
     if (id === undefined || id > this.limit) {
       // Fresh ids come from above everything used before, so that an id released by this change is
       // not handed to something else while old entries that carry it may still be on the device.
@@ -279,28 +284,36 @@ class StickyIds {
       else {
         let candidate = FIRST_SLOT;
         while (candidate <= this.limit && (this.taken.has(candidate) || this.inUse(candidate))) candidate++;
-        id = candidate <= this.limit ? candidate : this.limit + 1 + this.assigned.size;
+        id = candidate <= this.limit ? candidate : this.limit + 1 + this.count;
       }
     }
     // Fresh ids are above every previous one, so `taken` (the previous ids) needs no update.
-    this.assigned.set(key, id);
+    this.assigned[key] = id;
+    this.count++;
     return id;
   }
 
   private inUse(id: number): boolean {
-    for (const v of this.assigned.values()) if (v === id) return true;
+    for (const key in this.assigned) if (this.assigned[key] === id) return true;
     return false;
   }
 
   get max(): number {
     let max = 0;
-    for (const v of this.assigned.values()) if (v > max) max = v;
+    for (const key in this.assigned) if (this.assigned[key] > max) max = this.assigned[key];
     return max;
   }
 
+  /** The ids by key as a plain record, in the order assigned. No id is assigned after this. */
   record(): Record<string, number> {
-    return Object.fromEntries(this.assigned);
+    return Object.setPrototypeOf(this.assigned, Object.prototype) as Record<string, number>;
   }
+}
+
+/** The previous id of a key: a number, never an inherited member (those are functions or objects). */
+function ownId(previous: Readonly<Record<string, number>>, key: string): number | undefined {
+  const id: unknown = previous[key];
+  return typeof id === 'number' ? id : undefined;
 }
 
 const exact = (value: bigint): FieldValue => ({ kind: 'exact', value });
@@ -389,11 +402,8 @@ interface RuleBody {
   readonly plainAction?: string;
 }
 
-interface RuleShape {
-  readonly rule: RuleDef;
+interface RuleShape extends CompiledRule {
   readonly body: RuleBody;
-  readonly digest: number;
-  readonly metadata: Uint8Array;
   /**
    * Per destination chunk: the rule's metadata, naming the quota destination where there is one.
    * Absent when no chunk has a quota destination: every entry then carries `metadata`.
@@ -629,8 +639,6 @@ export function compilePolicy(
     }
     version.addRule(canonicalRuleText(rule, body, head));
     const metadata = known?.metadata ?? meta('rule', digest, rule.name);
-    // The text kept is the one the body is filed under, shared by every rule of that content.
-    compiledRules.push(selfContained ? (known ?? { rule, content: body.key, digest, metadata }) : undefined);
     // Entries charged to a named destination's quota say which, so the device alone tells the slot.
     const chunkMetadata = body.quotaDestinations
       ? body.chunks.map((chunk) =>
@@ -639,7 +647,10 @@ export function compilePolicy(
             : encodeProvenance('rule', digest, rule.name, chunk.quotaDestination),
         )
       : undefined;
-    return { rule, body, digest, metadata, chunkMetadata };
+    // The content kept is the text the body is filed under, shared by every rule of that content.
+    const shape = { rule, content: body.key, digest, metadata, body, chunkMetadata };
+    compiledRules.push(selfContained ? shape : undefined);
+    return shape;
   });
   const ruleDigests: Record<string, string> = {};
   const ruleMatchDigests: Record<string, string> = {};
@@ -967,8 +978,10 @@ export function compilePolicy(
       )
         pairEntries = reused.entries;
       else {
-        const built: EntrySpec[] = [];
-        for (const t of body.templates) {
+        // Sized up front: grown by push, the arrays of a hundred thousand pairs would be mostly slack.
+        const built = new Array<EntrySpec>(body.templates.length);
+        for (let i = 0; i < built.length; i++) {
+          const t = body.templates[i];
           const match: Record<string, FieldValue> = { agent_id: agentField };
           if (t.protocol) match.protocol = t.protocol;
           if (t.dstPort) match.dst_port = t.dstPort;
@@ -976,7 +989,7 @@ export function compilePolicy(
           const action = actions ? actions.built[t.chunk].action : (body.plainAction as string);
           const params = actions ? actions.built[t.chunk].params : baseParams;
           const metadata = shape.chunkMetadata ? shape.chunkMetadata[t.chunk] : shape.metadata;
-          built.push({ table: t.table, match, priority, action, params, metadata });
+          built[i] = { table: t.table, match, priority, action, params, metadata };
         }
         pairEntries = built;
       }
