@@ -185,6 +185,7 @@ describe('softnic end to end: P4Runtime writes, report-mode probes, counters rea
       egress_port: BigInt(UPLINK),
       reason: 0n,
       rule_id: 42n,
+      audited: 0n,
       _pad: 0n,
     });
     const denied = probe(22);
