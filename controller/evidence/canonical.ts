@@ -402,6 +402,32 @@ function writeFixedBody(
 }
 
 /**
+ * The first step of encodeRecordLeafWithFixedPlan: writes 0x00 || leaf at the start of `into` and returns
+ * where it ends, or returns -1 when `into` is too small or a value needs the general encoder, which
+ * encodeRecordLeafWithFixedPlan then uses. A caller that hashes the leaf in place thus needs no view of
+ * `into` made per leaf.
+ */
+export function writeLeafWithFixedPlan(
+  fixedPlan: FixedBodyPlan,
+  record: { kind: RecordKind; time: number },
+  seq: number,
+  derived: object,
+  into: Buffer,
+): number {
+  if (record.kind !== fixedPlan.kind)
+    fail('BAD_RECORD', `${record.kind} record with a ${fixedPlan.kind} plan`);
+  if (into.length <= 1 + LEAF_HEADER_SIZE) return -1;
+  writeHeader(into, record.kind, seq, record.time);
+  return writeFixedBody(
+    fixedPlan,
+    record as unknown as Record<string, unknown>,
+    derived as Record<string, unknown>,
+    into,
+    1 + LEAF_HEADER_SIZE,
+  );
+}
+
+/**
  * encodeRecordLeafWithHashPrefix for a record whose fixed members equal the plan's (the caller's promise),
  * written into `into` when it is large enough, else into a new Buffer. The result is a view of `into` in
  * the first case, so it is only good until `into` is written again.
@@ -418,9 +444,8 @@ export function encodeRecordLeafWithFixedPlan(
     fail('BAD_RECORD', `${record.kind} record with a ${fixedPlan.kind} plan`);
   const obj = record as unknown as Record<string, unknown>;
   const extra = derived as Record<string, unknown>;
-  if (into !== undefined && into.length > 1 + LEAF_HEADER_SIZE) {
-    writeHeader(into, record.kind, seq, record.time);
-    const end = writeFixedBody(fixedPlan, obj, extra, into, 1 + LEAF_HEADER_SIZE);
+  if (into !== undefined) {
+    const end = writeLeafWithFixedPlan(fixedPlan, record, seq, derived, into);
     if (end >= 0) return into.subarray(0, end);
   }
   let out = '';

@@ -397,6 +397,47 @@ describe('EvidenceLog', function () {
     log.close();
   });
 
+  it('computes deltas from committed readings only after a batch fails part way', () => {
+    const at = (time: number, packets: number, device = 'dpu-1'): EvidenceRecord => ({
+      kind: 'counter_sample',
+      time,
+      device,
+      table: 'egress',
+      ruleId: 'r9',
+      policyVersion: POLICY,
+      packets,
+      bytes: packets * 100,
+    });
+    const log = EvidenceLog.open(join(dir, 'f.db'));
+    // The lone surrogate is refused inside the transaction, after both readings before it were staged.
+    const failing = [at(1, 10), at(2, 50), at(3, 60), at(4, 1, 'dpu-\uD800')];
+    assert.equal(
+      errorCode(() => log.appendBatch(failing)),
+      'BAD_RECORD',
+    );
+    assert.equal(log.size, 0);
+    log.appendBatch([at(5, 10), at(6, 14)]);
+    assert.equal(
+      errorCode(() => log.appendBatch(failing)),
+      'BAD_RECORD',
+    );
+    log.append(at(7, 30));
+    log.appendBatch([at(8, 31), at(9, 3), at(10, 8)]);
+    const deltas = log
+      .recordsByKind('counter_sample', 0, 100)
+      .map((r) => [r.body['deltaPackets'], r.body['reset']]);
+    assert.deepEqual(deltas, [
+      [10, false],
+      [4, false],
+      [16, false],
+      [1, false],
+      [3, true],
+      [5, false],
+    ]);
+    assert.ok(log.verify().ok);
+    log.close();
+  });
+
   it('answers report queries from the projections', () => {
     const log = EvidenceLog.open(join(dir, 'e.db'));
     const all = records(60);

@@ -18,6 +18,7 @@ import {
   encodeRecordLeafWithFixedPlan,
   encodeRecordLeafWithHashPrefix,
   fixBodyMembers,
+  writeLeafWithFixedPlan,
   isRecordKind,
 } from './canonical';
 import { checkOrigin, loadPrivateKey, loadPublicKey, openCheckpoint, signCheckpoint } from './checkpoint';
@@ -60,33 +61,37 @@ type Statement = Database.Statement<unknown[], unknown>;
  */
 const CHUNK = 32;
 
-/** Bind values of one table's rows in a batch, flushed CHUNK rows at a time. */
+/**
+ * Bind values of one table's rows in a batch, flushed CHUNK rows at a time. The values go into one array
+ * of exactly CHUNK rows that is overwritten in place: emptying an array with `length = 0` gives up its
+ * storage, and regrowing it by push for every chunk was a steady source of garbage.
+ */
 class RowBuffer {
-  private readonly params: unknown[] = [];
-  private rows = 0;
+  private readonly params: unknown[];
+  private at = 0;
 
   constructor(
     private readonly one: Statement,
     private readonly many: Statement,
     private readonly width: number,
-  ) {}
+  ) {
+    this.params = new Array<unknown>(CHUNK * width).fill(null);
+  }
 
-  /** Where the caller pushes one row's bind values, in column order, before calling endRow(). */
-  get values(): unknown[] {
-    return this.params;
+  /** Adds the next bind value of the current row, in column order; endRow() once the row is complete. */
+  add(v: unknown): void {
+    this.params[this.at++] = v;
   }
 
   endRow(): void {
-    if (++this.rows < CHUNK) return;
+    if (this.at < this.params.length) return;
     this.many.run(this.params);
-    this.params.length = 0;
-    this.rows = 0;
+    this.at = 0;
   }
 
   finish(): void {
-    for (let i = 0; i < this.rows; i++) this.one.run(this.params.slice(i * this.width, (i + 1) * this.width));
-    this.params.length = 0;
-    this.rows = 0;
+    for (let i = 0; i < this.at; i += this.width) this.one.run(this.params.slice(i, i + this.width));
+    this.at = 0;
   }
 }
 
@@ -561,17 +566,32 @@ interface Series {
   ruleName: string | undefined;
   agent: string | undefined;
   policyVersion: string;
-  /** counterKey of (device, table, ruleId): what the delta state is kept under. */
-  stateKey: string;
+  /** Delta state of the series' (device, table, ruleId), shared with other series of that rule. */
+  cell: CounterCell;
   /** The counter sample body plan with this series' six members fixed. */
   plan: FixedBodyPlan;
+}
+
+/**
+ * The delta state of one (device, table, ruleId). A batch stages its latest reading here rather than in a
+ * map of its own, so a sample costs no key lookups and, after the first sample of its rule in a batch, no
+ * new state object: the staged reading is only read while `batch` is the open batch's number, and becomes
+ * `committed` once that batch has committed.
+ */
+interface CounterCell {
+  committed: CounterState | undefined;
+  staged: CounterState | undefined;
+  batch: number;
 }
 
 /** What the records of one batch write into, committed together or not at all. */
 interface BatchState {
   frontier: MerkleFrontier;
   /** Counter states of this batch, merged into the log's once it has committed. */
-  staged: Map<string, CounterState>;
+  /** Number of this batch, which marks the counter cells it has staged a reading in. */
+  number: number;
+  /** Counter cells this batch staged a reading in, committed once the batch has. */
+  staged: CounterCell[];
   rows: BatchRows;
   /** Receives each completed Merkle node; queues the persisted levels. */
   onNode: (level: number, index: number, hash: Buffer) => void;
@@ -597,8 +617,13 @@ export class EvidenceLog {
   /** Series seen by appends, by rule id (a rule is in few series), for writeCounter. */
   private seriesByRule = new Map<string, Series[]>();
   /** Where writeCounter encodes a leaf that is hashed and dropped; a larger leaf gets its own Buffer. */
-  private leafScratch = Buffer.allocUnsafe(4096);
+  private readonly leafScratch = Buffer.allocUnsafe(4096);
+  /** Views of leafScratch by length, so hashing a leaf written there allocates no view. */
+  private readonly leafViews: (Buffer | undefined)[] = new Array<Buffer | undefined>(4097).fill(undefined);
   private counterStates: Map<string, CounterState> | undefined;
+  /** Counter delta state by counterKey, made on first use from the stored samples. */
+  private counterCells = new Map<string, CounterCell>();
+  private batchCount = 0;
   private closed = false;
 
   private constructor(db: DB, options: EvidenceLogOptions) {
@@ -815,12 +840,23 @@ export class EvidenceLog {
       ruleName: r.ruleName,
       agent: r.agent,
       policyVersion: r.policyVersion,
-      stateKey: counterKey(r.device, r.table, r.ruleId),
+      cell: this.counterCell(r),
       plan,
     };
     if (known) known.push(s);
     else this.seriesByRule.set(r.ruleId, [s]);
     return s;
+  }
+
+  private counterCell(r: CounterSampleRecord): CounterCell {
+    const key = counterKey(r.device, r.table, r.ruleId);
+    let cell = this.counterCells.get(key);
+    if (cell === undefined) {
+      // Any append since the states were read went through this cell, so the read state is current.
+      cell = { committed: this.loadCounterStates().get(key), staged: undefined, batch: -1 };
+      this.counterCells.set(key, cell);
+    }
+    return cell;
   }
 
   /**
@@ -830,26 +866,37 @@ export class EvidenceLog {
    */
   private writeCounter(record: CounterSampleRecord, seq: number, batch: BatchState): AppendResult {
     const series = this.series(record);
-    const prev = batch.staged.get(series.stateKey) ?? this.loadCounterStates().get(series.stateKey);
-    const next: CounterState = { packets: record.packets, bytes: record.bytes, epoch: record.epoch };
-    const delta = counterDelta(prev, next);
-    batch.staged.set(series.stateKey, next);
-    const prefixed = encodeRecordLeafWithFixedPlan(series.plan, record, seq, delta, this.leafScratch);
-    const leafHash = hashPrefixedLeaf(prefixed);
-    const { rows } = batch;
-    rows.counter_sample.values.push(
-      seq,
-      record.time,
-      series.id,
-      record.packets,
-      record.bytes,
-      delta.deltaPackets,
-      delta.deltaBytes,
-      delta.reset ? 1 : 0,
-      record.epoch ?? null,
-      leafHash,
+    const cell = series.cell;
+    const staged = cell.batch === batch.number ? cell.staged : undefined;
+    const delta = counterDelta(staged ?? cell.committed, record as CounterState);
+    if (staged === undefined) {
+      cell.staged = { packets: record.packets, bytes: record.bytes, epoch: record.epoch };
+      cell.batch = batch.number;
+      batch.staged.push(cell);
+    } else {
+      // Nothing else holds the staged reading: the delta above was its last use.
+      staged.packets = record.packets;
+      staged.bytes = record.bytes;
+      staged.epoch = record.epoch;
+    }
+    const end = writeLeafWithFixedPlan(series.plan, record, seq, delta, this.leafScratch);
+    const leafHash = hashPrefixedLeaf(
+      end >= 0
+        ? (this.leafViews[end] ??= this.leafScratch.subarray(0, end))
+        : encodeRecordLeafWithFixedPlan(series.plan, record, seq, delta),
     );
-    rows.counter_sample.endRow();
+    const row = batch.rows.counter_sample;
+    row.add(seq);
+    row.add(record.time);
+    row.add(series.id);
+    row.add(record.packets);
+    row.add(record.bytes);
+    row.add(delta.deltaPackets);
+    row.add(delta.deltaBytes);
+    row.add(delta.reset ? 1 : 0);
+    row.add(record.epoch ?? null);
+    row.add(leafHash);
+    row.endRow();
     batch.frontier.append(leafHash, batch.onNode);
     return { seq, leafHash };
   }
@@ -859,13 +906,17 @@ export class EvidenceLog {
     const prefixed = encodeRecordLeafWithHashPrefix(record, seq, NO_EXTRA);
     const leafHash = hashPrefixedLeaf(prefixed);
     const { rows } = batch;
-    rows.records.values.push(seq, record.kind, record.time, prefixed.subarray(1), leafHash);
+    rows.records.add(seq);
+    rows.records.add(record.kind);
+    rows.records.add(record.time);
+    rows.records.add(prefixed.subarray(1));
+    rows.records.add(leafHash);
     rows.records.endRow();
     const projection = rows[record.kind];
-    const out = projection.values;
-    out.push(seq, record.time);
+    projection.add(seq);
+    projection.add(record.time);
     for (const v of PROJECTIONS[record.kind].values(record as unknown as Record<string, unknown>, NO_EXTRA))
-      out.push(sqlValue(v));
+      projection.add(sqlValue(v));
     projection.endRow();
     batch.frontier.append(leafHash, batch.onNode);
     return { seq, leafHash };
@@ -883,11 +934,14 @@ export class EvidenceLog {
       rows[table as keyof BatchRows] = new RowBuffer(st.one, st.many, st.width);
     const batch: BatchState = {
       frontier: this.frontier.clone(),
-      staged: new Map<string, CounterState>(),
+      number: ++this.batchCount,
+      staged: [],
       rows,
       onNode: (level, index, hash) => {
         if (level % NODE_STRIDE !== 0) return;
-        rows.nodes.values.push(level, index, hash);
+        rows.nodes.add(level);
+        rows.nodes.add(index);
+        rows.nodes.add(hash);
         rows.nodes.endRow();
       },
     };
@@ -903,8 +957,7 @@ export class EvidenceLog {
       throw e;
     }
     this.frontier = batch.frontier;
-    const states = this.counterStates;
-    if (states) for (const [k, v] of batch.staged) states.set(k, v);
+    for (const cell of batch.staged) cell.committed = cell.staged;
     return results;
   }
 
