@@ -64,7 +64,9 @@ const CHUNK = 32;
 /**
  * Bind values of one table's rows in a batch, flushed CHUNK rows at a time. The values go into one array
  * of exactly CHUNK rows that is overwritten in place: emptying an array with `length = 0` gives up its
- * storage, and regrowing it by push for every chunk was a steady source of garbage.
+ * storage, and regrowing it by push for every chunk was a steady source of garbage. They are passed as
+ * arguments rather than as one array: better-sqlite3 reads an array's elements one engine call each, and
+ * that was ~8% of the CPU time of ingesting counter samples.
  */
 class RowBuffer {
   private readonly params: unknown[];
@@ -85,12 +87,12 @@ class RowBuffer {
 
   endRow(): void {
     if (this.at < this.params.length) return;
-    this.many.run(this.params);
+    this.many.run(...this.params);
     this.at = 0;
   }
 
   finish(): void {
-    for (let i = 0; i < this.at; i += this.width) this.one.run(this.params.slice(i, i + this.width));
+    for (let i = 0; i < this.at; i += this.width) this.one.run(...this.params.slice(i, i + this.width));
     this.at = 0;
   }
 }
