@@ -64,7 +64,7 @@ import {
   ruleAgentIndex,
 } from '../policy/model';
 import { aclKeysDigest } from './allocation';
-import { FNV1A_OFFSET, ProvenanceKindName, encodeProvenance, fnv1a, fnv1aUpdate } from './metadata';
+import { FNV1A_OFFSET, ProvenanceKindName, ProvenanceWriter, fnv1a, fnv1aUpdate, hex8 } from './metadata';
 import { allocatePriorities, freshPriorities } from './priorities';
 
 export interface CompileOptions {
@@ -373,6 +373,29 @@ interface EntryTemplate {
 }
 
 /**
+ * The match of an ACL entry: the agent's id and the template's fields, in this order, those the
+ * template has only. Written as one literal per set of fields, so that each match is one object
+ * of its final size instead of one grown field by field.
+ */
+function aclMatch(agent: FieldValue, t: EntryTemplate): Record<string, FieldValue> {
+  const { protocol, dstPort, dstAddr } = t;
+  if (protocol) {
+    if (dstPort) {
+      return dstAddr
+        ? { agent_id: agent, protocol, dst_port: dstPort, dst_addr: dstAddr }
+        : { agent_id: agent, protocol, dst_port: dstPort };
+    }
+    return dstAddr ? { agent_id: agent, protocol, dst_addr: dstAddr } : { agent_id: agent, protocol };
+  }
+  if (dstPort) {
+    return dstAddr
+      ? { agent_id: agent, dst_port: dstPort, dst_addr: dstAddr }
+      : { agent_id: agent, dst_port: dstPort };
+  }
+  return dstAddr ? { agent_id: agent, dst_addr: dstAddr } : { agent_id: agent };
+}
+
+/**
  * What a rule compiles to apart from its name and the agents it applies to. Rules that differ only
  * in those (the same rule written once per agent) share one body, computed once.
  */
@@ -470,11 +493,14 @@ interface RuleHeadJson {
   readonly groups: string;
 }
 
+/** JSON.stringify of a list of names, without the call for the empty list most rules have in one place. */
+const listJson = (items: readonly string[]): string => (items.length === 0 ? '[]' : JSON.stringify(items));
+
 function ruleHeadJson(rule: RuleDef): RuleHeadJson {
   return {
     name: JSON.stringify(rule.name),
-    agents: JSON.stringify(rule.agents),
-    groups: JSON.stringify(rule.groups),
+    agents: listJson(rule.agents),
+    groups: listJson(rule.groups),
   };
 }
 
@@ -581,8 +607,9 @@ export function compilePolicy(
   const slots = new StickyIds(previous?.quotaSlots ?? {}, QUOTA_SLOT_LIMIT);
   const meterIds = new StickyIds(previous?.meters ?? {}, METER_LIMIT);
 
+  const provenance = new ProvenanceWriter();
   const meta = (kind: ProvenanceKindName, digest: number, name: string) =>
-    encodeProvenance(kind, digest, name);
+    provenance.encode(kind, digest, name);
 
   // ---- rule shapes, once per rule whatever the number of agents it applies to
   const bodies = new Map<string, RuleBody>();
@@ -644,7 +671,7 @@ export function compilePolicy(
       ? body.chunks.map((chunk) =>
           chunk.quotaDestination === undefined
             ? metadata
-            : encodeProvenance('rule', digest, rule.name, chunk.quotaDestination),
+            : provenance.encode('rule', digest, rule.name, chunk.quotaDestination),
         )
       : undefined;
     // The content kept is the text the body is filed under, shared by every rule of that content.
@@ -655,7 +682,7 @@ export function compilePolicy(
   const ruleDigests: Record<string, string> = {};
   const ruleMatchDigests: Record<string, string> = {};
   for (const shape of shapes) {
-    ruleDigests[shape.rule.name] = shape.digest.toString(16).padStart(8, '0');
+    ruleDigests[shape.rule.name] = hex8(shape.digest);
     ruleMatchDigests[shape.rule.name] = shape.body.matchDigest;
   }
 
@@ -982,10 +1009,7 @@ export function compilePolicy(
         const built = new Array<EntrySpec>(body.templates.length);
         for (let i = 0; i < built.length; i++) {
           const t = body.templates[i];
-          const match: Record<string, FieldValue> = { agent_id: agentField };
-          if (t.protocol) match.protocol = t.protocol;
-          if (t.dstPort) match.dst_port = t.dstPort;
-          if (t.dstAddr) match.dst_addr = t.dstAddr;
+          const match = aclMatch(agentField, t);
           const action = actions ? actions.built[t.chunk].action : (body.plainAction as string);
           const params = actions ? actions.built[t.chunk].params : baseParams;
           const metadata = shape.chunkMetadata ? shape.chunkMetadata[t.chunk] : shape.metadata;
@@ -1075,7 +1099,18 @@ function capacityIssues(
 ): CapacityIssue[] {
   const issues: CapacityIssue[] = [];
   const perTable = new Map<string, number>();
-  for (const entry of compiled.entries) perTable.set(entry.table, (perTable.get(entry.table) ?? 0) + 1);
+  // Entries of one table come in runs (a pair's entries, an agent's): counted a run at a time.
+  let table: string | undefined;
+  let run = 0;
+  for (const entry of compiled.entries) {
+    if (entry.table === table) run++;
+    else {
+      if (table !== undefined) perTable.set(table, (perTable.get(table) ?? 0) + run);
+      table = entry.table;
+      run = 1;
+    }
+  }
+  if (table !== undefined) perTable.set(table, (perTable.get(table) ?? 0) + run);
   for (const key of Object.keys(TABLES) as TableKey[]) {
     const need = perTable.get(TABLES[key].name) ?? 0;
     const limit = tableCapacity(key, profile);
