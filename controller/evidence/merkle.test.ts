@@ -379,4 +379,24 @@ describe('merkle: every tree size 1..256 against the RFC reference', function ()
     // 100 leaves complete 50 + 25 + 12 + 6 + 3 + 1 interior nodes.
     assert.equal(seen.size, 97);
   });
+
+  it('reports only the levels asked for, and keeps the same roots and nodes', () => {
+    const f = new MerkleFrontier();
+    const seen: string[] = [];
+    for (let i = 0; i < MAX; i++) {
+      f.append(
+        leafHashes[i] as Buffer,
+        (level, index, hash) => {
+          seen.push(`${level}/${index}`);
+          assert.equal(hex(hash), hex(ref.mth(index << level, (index + 1) << level)));
+        },
+        4,
+      );
+      assert.equal(hex(f.root()), hex(ref.mth(0, i + 1)), `root at ${i + 1}`);
+      assert.equal(hex(f.clone().root()), hex(f.root()));
+    }
+    // 256 leaves complete 16 subtrees of 16 leaves and one of 256.
+    assert.equal(seen.length, 17);
+    assert.ok(seen.every((key) => Number(key.split('/')[0]) % 4 === 0));
+  });
 });

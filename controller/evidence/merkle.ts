@@ -151,12 +151,41 @@ export function rangeRoot(reader: NodeReader, lo: number, hi: number): Buffer {
 }
 
 /**
+ * A subtree hash held by MerkleFrontier: a Buffer, or the 'binary' (latin1) string hashing returns, where each
+ * character is one digest byte. Nodes that are only hashed again stay strings: turning each into a Buffer
+ * cost over half as much as hashing it.
+ */
+type Digest = Buffer | string;
+
+function asBuffer(d: Digest): Buffer {
+  return typeof d === 'string' ? Buffer.from(d, 'latin1') : d;
+}
+
+function putDigest(d: Digest, at: number): void {
+  if (typeof d === 'string') nodeScratch.write(d, at, HASH_SIZE, 'latin1');
+  else nodeScratch.set(d, at);
+}
+
+/** hashChildren for digests as MerkleFrontier holds them; the result is a string when both are 32 bytes. */
+function combine(left: Digest, right: Digest): Digest {
+  if (
+    (typeof left === 'string' || left.length === HASH_SIZE) &&
+    (typeof right === 'string' || right.length === HASH_SIZE)
+  ) {
+    putDigest(left, 1);
+    putDigest(right, 1 + HASH_SIZE);
+    return oneShotHash('sha256', nodeScratch, 'binary');
+  }
+  return hashChildren(asBuffer(left), asBuffer(right));
+}
+
+/**
  * Incremental MTH: keeps the roots of the perfect subtrees that make up the current tree (one per set bit
  * of the size). Appending a leaf merges equal-sized subtrees, reporting each newly completed node so a
  * store can persist it in the same transaction as the leaf.
  */
 export class MerkleFrontier {
-  private peaks: (Buffer | undefined)[] = [];
+  private peaks: (Digest | undefined)[] = [];
   private count = 0;
 
   get size(): number {
@@ -191,16 +220,21 @@ export class MerkleFrontier {
     return f;
   }
 
-  append(leafHash: Buffer, onNode?: (level: number, index: number, hash: Buffer) => void): void {
-    let current = leafHash;
+  /** `onNode` hears of the completed nodes on levels that are multiples of `every` (default: all). */
+  append(leafHash: Buffer, onNode?: (level: number, index: number, hash: Buffer) => void, every = 1): void {
+    let current: Digest = leafHash;
     let level = 0;
     let index = this.count;
     while (isOdd(index)) {
-      current = hashChildren(this.peaks[level] as Buffer, current);
+      current = combine(this.peaks[level] as Digest, current);
       this.peaks[level] = undefined;
       level++;
       index = half(index);
-      if (onNode) onNode(level, index, current);
+      if (onNode && level % every === 0) {
+        const node = asBuffer(current);
+        current = node;
+        onNode(level, index, node);
+      }
     }
     this.peaks[level] = current;
     this.count++;
@@ -208,12 +242,12 @@ export class MerkleFrontier {
 
   /** RFC 9162 §2.1.1: the right-most, smallest subtree is folded in first, matching the recursive MTH. */
   root(): Buffer {
-    let root: Buffer | undefined;
+    let root: Digest | undefined;
     for (const peak of this.peaks) {
       if (peak === undefined) continue;
-      root = root === undefined ? peak : hashChildren(peak, root);
+      root = root === undefined ? peak : combine(peak, root);
     }
-    return root ?? emptyRoot();
+    return root === undefined ? emptyRoot() : asBuffer(root);
   }
 }
 

@@ -899,7 +899,7 @@ export class EvidenceLog {
     row.add(record.epoch ?? null);
     row.add(leafHash);
     row.endRow();
-    batch.frontier.append(leafHash, batch.onNode);
+    batch.frontier.append(leafHash, batch.onNode, NODE_STRIDE);
     return { seq, leafHash };
   }
 
@@ -920,7 +920,7 @@ export class EvidenceLog {
     for (const v of PROJECTIONS[record.kind].values(record as unknown as Record<string, unknown>, NO_EXTRA))
       projection.add(sqlValue(v));
     projection.endRow();
-    batch.frontier.append(leafHash, batch.onNode);
+    batch.frontier.append(leafHash, batch.onNode, NODE_STRIDE);
     return { seq, leafHash };
   }
 
@@ -1704,7 +1704,7 @@ export class EvidenceLog {
         }
         if (!Buffer.isBuffer(checked)) return checked;
         const leafHash = checked;
-        frontier.append(leafHash, checkNode);
+        frontier.append(leafHash, checkNode, NODE_STRIDE);
         if (nodeProblem) return bad('NODE_MISMATCH', nodeProblem, seq, kind);
         expected++;
         if (cpIndex < cps.length) {
