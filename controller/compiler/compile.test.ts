@@ -106,6 +106,24 @@ describe('compilePolicy against the policy semantics', () => {
     }
   });
 
+  it('compiles the same on top of a compile’s allocation as on top of the same allocation as plain data', () => {
+    for (const profile of [PROFILES.bmv2, PROFILES['bluefield-dpl']]) {
+      fc.assert(
+        fc.property(policyEditArb, ([before, after]) => {
+          const old = compilePolicy(before, profile);
+          // Read back from storage, the allocation is plain records and nothing else.
+          const stored = JSON.parse(JSON.stringify(old.allocation)) as typeof old.allocation;
+          const fromCompile = compilePolicy(after, profile, { previous: old.allocation });
+          const fromStored = compilePolicy(after, profile, { previous: stored });
+          assert.deepEqual(compiledToJson(fromCompile), compiledToJson(fromStored));
+          assert.deepEqual(fromCompile.allocation, fromStored.allocation);
+          assert.equal(JSON.stringify(fromCompile.allocation), JSON.stringify(fromStored.allocation));
+        }),
+        { numRuns: 100 },
+      );
+    }
+  });
+
   it('is deterministic and keeps ids and priorities across an unchanged recompile', () => {
     fc.assert(
       fc.property(policyArb, (policy) => {
