@@ -355,12 +355,10 @@ function writeDigits(buf: Buffer, at: number, v: number): number {
  */
 function writeFixedBody(
   fixedPlan: FixedBodyPlan,
-  obj: Record<string, unknown>,
-  derived: Record<string, unknown>,
+  values: readonly unknown[],
   buf: Buffer,
   at: number,
 ): number {
-  const plan = PLANS.get(fixedPlan.kind) as BodyPlan;
   const prefixes = MEMBER_PREFIXES.get(fixedPlan.kind) as readonly Buffer[];
   const end = buf.length - 2; // room for the braces of an empty body
   let o = at;
@@ -371,8 +369,7 @@ function writeFixedBody(
       o += part.length;
       continue;
     }
-    const k = plan.keys[part] as string;
-    const v = plan.derived[part] ? derived[k] : obj[k];
+    const v = values[part];
     if (v === undefined) continue;
     const prefix = prefixes[part] as Buffer;
     if (o + prefix.length + SCALAR_ROOM > end) return -1;
@@ -416,15 +413,40 @@ export function writeLeafWithFixedPlan(
 ): number {
   if (record.kind !== fixedPlan.kind)
     fail('BAD_RECORD', `${record.kind} record with a ${fixedPlan.kind} plan`);
+  const plan = PLANS.get(fixedPlan.kind) as BodyPlan;
+  const obj = record as unknown as Record<string, unknown>;
+  const extra = derived as Record<string, unknown>;
+  const values = new Array<unknown>(plan.keys.length);
+  for (const part of fixedPlan.byteParts) {
+    if (typeof part !== 'number') continue;
+    const k = plan.keys[part] as string;
+    values[part] = plan.derived[part] ? extra[k] : obj[k];
+  }
+  return writeLeafWithFixedValues(fixedPlan, seq, record.time, values, into);
+}
+
+/** The members a body of `kind` may hold, in canonical order: the indices writeLeafWithFixedValues reads. */
+export function bodyMembers(kind: RecordKind): readonly string[] {
+  const plan = PLANS.get(kind);
+  if (plan === undefined) fail('BAD_RECORD', `unknown record kind ${String(kind)}`);
+  return plan.keys;
+}
+
+/**
+ * writeLeafWithFixedPlan with the value of each member the plan leaves open taken from `values` at the
+ * member's index in bodyMembers (undefined when absent), for a caller that has the values at hand: looking
+ * each up by name on the record was a generic property lookup per member.
+ */
+export function writeLeafWithFixedValues(
+  fixedPlan: FixedBodyPlan,
+  seq: number,
+  timeMs: number,
+  values: readonly unknown[],
+  into: Buffer,
+): number {
   if (into.length <= 1 + LEAF_HEADER_SIZE) return -1;
-  writeHeader(into, record.kind, seq, record.time);
-  return writeFixedBody(
-    fixedPlan,
-    record as unknown as Record<string, unknown>,
-    derived as Record<string, unknown>,
-    into,
-    1 + LEAF_HEADER_SIZE,
-  );
+  writeHeader(into, fixedPlan.kind, seq, timeMs);
+  return writeFixedBody(fixedPlan, values, into, 1 + LEAF_HEADER_SIZE);
 }
 
 /**

@@ -18,7 +18,8 @@ import {
   encodeRecordLeafWithFixedPlan,
   encodeRecordLeafWithHashPrefix,
   fixBodyMembers,
-  writeLeafWithFixedPlan,
+  bodyMembers,
+  writeLeafWithFixedValues,
   isRecordKind,
 } from './canonical';
 import { checkOrigin, loadPrivateKey, loadPublicKey, openCheckpoint, signCheckpoint } from './checkpoint';
@@ -112,6 +113,30 @@ const APPLICATION_ID = 0x4e474556;
  * is about 20 small range reads.
  */
 export const NODE_STRIDE = 4;
+
+/** Members of a counter sample's leaf that its series fixes; the rest are COUNTER_VALUE_MEMBERS. */
+const SERIES_MEMBERS = ['device', 'table', 'ruleId', 'ruleName', 'agent', 'policyVersion'];
+
+/** Where writeCounter puts each member a sample supplies, by its index in the leaf body. */
+const COUNTER_VALUE_AT = ((): Record<
+  'packets' | 'bytes' | 'deltaPackets' | 'deltaBytes' | 'reset' | 'epoch',
+  number
+> => {
+  const members = bodyMembers('counter_sample');
+  const at = {
+    packets: members.indexOf('packets'),
+    bytes: members.indexOf('bytes'),
+    deltaPackets: members.indexOf('deltaPackets'),
+    deltaBytes: members.indexOf('deltaBytes'),
+    reset: members.indexOf('reset'),
+    epoch: members.indexOf('epoch'),
+  };
+  // A member in neither list would be left out of every leaf written this way.
+  const covered = new Set([...SERIES_MEMBERS, ...Object.keys(at)]);
+  if (Object.values(at).some((i) => i < 0) || members.some((m) => !covered.has(m)))
+    throw new Error(`counter sample members changed: ${members.join(', ')}`);
+  return at;
+})();
 
 export const PROOF_FORMAT = 'nicguard-inclusion-proof/1';
 
@@ -620,6 +645,8 @@ export class EvidenceLog {
   private seriesByRule = new Map<string, Series[]>();
   /** Where writeCounter encodes a leaf that is hashed and dropped; a larger leaf gets its own Buffer. */
   private readonly leafScratch = Buffer.allocUnsafe(4096);
+  /** A counter sample's own leaf member values, at COUNTER_VALUE_AT. */
+  private readonly counterValues = new Array<unknown>(bodyMembers('counter_sample').length).fill(undefined);
   /** Views of leafScratch by length, so hashing a leaf written there allocates no view. */
   private readonly leafViews: (Buffer | undefined)[] = new Array<Buffer | undefined>(4097).fill(undefined);
   private counterStates: Map<string, CounterState> | undefined;
@@ -881,7 +908,14 @@ export class EvidenceLog {
       staged.bytes = record.bytes;
       staged.epoch = record.epoch;
     }
-    const end = writeLeafWithFixedPlan(series.plan, record, seq, delta, this.leafScratch);
+    const values = this.counterValues;
+    values[COUNTER_VALUE_AT.packets] = record.packets;
+    values[COUNTER_VALUE_AT.bytes] = record.bytes;
+    values[COUNTER_VALUE_AT.deltaPackets] = delta.deltaPackets;
+    values[COUNTER_VALUE_AT.deltaBytes] = delta.deltaBytes;
+    values[COUNTER_VALUE_AT.reset] = delta.reset;
+    values[COUNTER_VALUE_AT.epoch] = record.epoch;
+    const end = writeLeafWithFixedValues(series.plan, seq, record.time, values, this.leafScratch);
     const leafHash = hashPrefixedLeaf(
       end >= 0
         ? (this.leafViews[end] ??= this.leafScratch.subarray(0, end))
