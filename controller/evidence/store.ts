@@ -57,8 +57,8 @@ type Statement = Database.Statement<unknown[], unknown>;
 
 /**
  * Rows per multi-row INSERT. Each statement execution has a fixed cost in better-sqlite3 and SQLite that
- * dwarfs binding a few more values, so batches are written CHUNK rows per statement; the remainder of a
- * batch goes through the one-row statement.
+ * dwarfs binding a few more values, so batches are written CHUNK rows per statement. CHUNK is a power of
+ * two so that the remainder of a batch takes one statement per set bit of its row count.
  */
 const CHUNK = 32;
 
@@ -73,12 +73,13 @@ class RowBuffer {
   private readonly params: unknown[];
   private at = 0;
 
-  constructor(
-    private readonly one: Statement,
-    private readonly many: Statement,
-    private readonly width: number,
-  ) {
-    this.params = new Array<unknown>(CHUNK * width).fill(null);
+  private readonly many: Statement;
+  private readonly width: number;
+
+  constructor(private readonly insert: InsertStatements) {
+    this.width = insert.width;
+    this.many = insert.forRows(CHUNK);
+    this.params = new Array<unknown>(CHUNK * this.width).fill(null);
   }
 
   /** Adds the next bind value of the current row, in column order; endRow() once the row is complete. */
@@ -92,16 +93,44 @@ class RowBuffer {
     this.at = 0;
   }
 
+  /** Writes the rows short of a chunk: a batch of 2000 samples left 16 sample rows and some 29 node rows. */
   finish(): void {
-    for (let i = 0; i < this.at; i += this.width) this.one.run(...this.params.slice(i, i + this.width));
+    let i = 0;
+    for (let rows = CHUNK / 2; rows >= 1; rows /= 2) {
+      const end = i + rows * this.width;
+      if (end > this.at) continue;
+      this.insert.forRows(rows).run(...this.params.slice(i, end));
+      i = end;
+    }
     this.at = 0;
   }
 }
 
-interface InsertStatements {
-  one: Statement;
-  many: Statement;
-  width: number;
+/** A table's multi-row INSERT statements by row count, prepared on first use. */
+class InsertStatements {
+  readonly width: number;
+  private readonly head: string;
+  private readonly row: string;
+  private readonly byRows = new Map<number, Statement>();
+
+  constructor(
+    private readonly db: DB,
+    table: string,
+    columns: readonly string[],
+  ) {
+    this.width = columns.length;
+    this.head = `INSERT INTO ${table} (${columns.join(', ')}) VALUES `;
+    this.row = `(${columns.map(() => '?').join(', ')})`;
+  }
+
+  forRows(rows: number): Statement {
+    let st = this.byRows.get(rows);
+    if (st === undefined) {
+      st = this.db.prepare(this.head + Array<string>(rows).fill(this.row).join(', '));
+      this.byRows.set(rows, st);
+    }
+    return st;
+  }
 }
 
 /** Marks the file as a nicguard evidence log ("NGEV") so an unrelated database is never migrated. */
@@ -707,15 +736,8 @@ export class EvidenceLog {
       getMeta: p('SELECT value FROM meta WHERE key = ?').pluck(),
       setMeta: p('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
     };
-    const insert = (table: string, columns: readonly string[]): InsertStatements => {
-      const row = `(${columns.map(() => '?').join(', ')})`;
-      const head = `INSERT INTO ${table} (${columns.join(', ')}) VALUES `;
-      return {
-        one: p(head + row),
-        many: p(head + Array<string>(CHUNK).fill(row).join(', ')),
-        width: columns.length,
-      };
-    };
+    const insert = (table: string, columns: readonly string[]): InsertStatements =>
+      new InsertStatements(db, table, columns);
     const projection = (kind: RecordKind): InsertStatements => {
       const proj = PROJECTIONS[kind];
       const cols =
@@ -967,7 +989,7 @@ export class EvidenceLog {
     const results = new Array<AppendResult>(records.length);
     const rows = {} as BatchRows;
     for (const [table, st] of Object.entries(this.inserts))
-      rows[table as keyof BatchRows] = new RowBuffer(st.one, st.many, st.width);
+      rows[table as keyof BatchRows] = new RowBuffer(st);
     const batch: BatchState = {
       frontier: this.frontier.clone(),
       number: ++this.batchCount,
