@@ -321,11 +321,6 @@ class StickyIds {
   map(): Map<string, number> {
     return this.assigned;
   }
-
-  /** The ids by key as a plain record, in the order assigned. No id is assigned after this. */
-  record(): Record<string, number> {
-    return recordOf(this.assigned);
-  }
 }
 
 /**
@@ -667,6 +662,9 @@ function ruleDigestRecords(shapes: readonly RuleShape[], installed: readonly boo
 
 /** What a compile keeps of the allocation it made, for the next compile to read without the records. */
 interface KeptAllocation {
+  readonly agents: ReadonlyMap<string, number>;
+  readonly quotaSlots: ReadonlyMap<string, number>;
+  readonly meters: ReadonlyMap<string, number>;
   readonly ruleIds: ReadonlyMap<string, number>;
   readonly priorities: ReadonlyMap<string, number>;
   readonly digests: () => RuleDigestMaps;
@@ -675,14 +673,18 @@ interface KeptAllocation {
 const keptAllocations = new WeakMap<Allocation, KeptAllocation>();
 
 /**
- * The allocation of a compile. Its pair- and rule-keyed records (a hundred thousand keys each at
- * 10k agents x 10 rules) are made when first read: a record's keys must be interned strings, which
+ * The allocation of a compile. Its records (a hundred thousand keys each for pairs and rules at 10k
+ * agents x 10 rules) are made when first read: a record's keys must be interned strings, which
  * cost the compile more than the rest of the pairs' bookkeeping, while a controller reads the
  * allocation back from the device, and the next compile given this one as `previous` reads the
  * maps it was made from instead. Read or not, the records are the same.
  */
 function compiledAllocation(
-  ids: Pick<Allocation, 'agents' | 'quotaSlots' | 'meters'>,
+  ids: {
+    readonly agents: ReadonlyMap<string, number>;
+    readonly quotaSlots: ReadonlyMap<string, number>;
+    readonly meters: ReadonlyMap<string, number>;
+  },
   ruleIds: ReadonlyMap<string, number>,
   priorities: ReadonlyMap<string, number>,
   shapes: readonly RuleShape[],
@@ -703,15 +705,16 @@ function compiledAllocation(
       enumerable: true,
       configurable: true,
     });
-  field('agents', ids.agents);
+  lazyField('agents', () => recordOf(ids.agents));
   lazyField('ruleIds', () => recordOf(ruleIds));
   lazyField('priorities', () => recordOf(priorities));
   lazyField('ruleDigests', () => digestRecord().ruleDigests);
   lazyField('ruleMatchDigests', () => digestRecord().ruleMatchDigests);
-  field('quotaSlots', ids.quotaSlots);
-  field('meters', ids.meters);
+  lazyField('quotaSlots', () => recordOf(ids.quotaSlots));
+  lazyField('meters', () => recordOf(ids.meters));
   let digestMaps: RuleDigestMaps | undefined;
   keptAllocations.set(allocation as Allocation, {
+    ...ids,
     ruleIds,
     priorities,
     digests: () => (digestMaps ??= ruleDigestMaps(shapes, installed)),
@@ -721,6 +724,9 @@ function compiledAllocation(
 
 /** How a compile reads the allocation of the compile it replaces. */
 interface PreviousReads {
+  readonly agents: PreviousIds;
+  readonly quotaSlots: PreviousIds;
+  readonly meters: PreviousIds;
   readonly ruleIds: PreviousIds;
   readonly priority: (pair: string) => number | undefined;
   readonly priorities: () => Iterable<readonly [string, number]>;
@@ -734,6 +740,9 @@ function readsOf(previous: Allocation): PreviousReads {
   const kept = keptAllocations.get(previous);
   if (kept) {
     return {
+      agents: previousIdsIn(kept.agents),
+      quotaSlots: previousIdsIn(kept.quotaSlots),
+      meters: previousIdsIn(kept.meters),
       ruleIds: previousIdsIn(kept.ruleIds),
       priority: (pair) => kept.priorities.get(pair),
       priorities: () => kept.priorities,
@@ -743,6 +752,9 @@ function readsOf(previous: Allocation): PreviousReads {
   }
   const { ruleIds, priorities, ruleDigests, ruleMatchDigests } = previous;
   return {
+    agents: previousIdsOf(previous.agents),
+    quotaSlots: previousIdsOf(previous.quotaSlots),
+    meters: previousIdsOf(previous.meters),
     ruleIds: previousIdsOf(ruleIds),
     priority: (pair) => priorities[pair],
     priorities: () => Object.entries(priorities),
@@ -775,12 +787,12 @@ export function compilePolicy(
 
   const previousReads = previous && readsOf(previous);
   const agentIds = new StickyIds(
-    previousIdsOf(previous?.agents),
+    previousReads?.agents ?? previousIdsOf(undefined),
     checkCapacity ? AGENT_ID_LIMIT : AGENT_ID_FIELD_LIMIT,
   );
   const ruleIds = new StickyIds(previousReads?.ruleIds ?? previousIdsOf(undefined), RULE_ID_LIMIT);
-  const slots = new StickyIds(previousIdsOf(previous?.quotaSlots), QUOTA_SLOT_LIMIT);
-  const meterIds = new StickyIds(previousIdsOf(previous?.meters), METER_LIMIT);
+  const slots = new StickyIds(previousReads?.quotaSlots ?? previousIdsOf(undefined), QUOTA_SLOT_LIMIT);
+  const meterIds = new StickyIds(previousReads?.meters ?? previousIdsOf(undefined), METER_LIMIT);
 
   const provenance = new ProvenanceWriter();
   const meta = (kind: ProvenanceKindName, digest: number, name: string) =>
@@ -1229,7 +1241,7 @@ export function compilePolicy(
     agents: agentIndex,
     resolutions,
     allocation: compiledAllocation(
-      { agents: agentIds.record(), quotaSlots: slots.record(), meters: meterIds.record() },
+      { agents: agentIds.map(), quotaSlots: slots.map(), meters: meterIds.map() },
       withoutKeys(ruleIds.map(), emptyPairs),
       withoutKeys(priorities, emptyPairs),
       shapes,
