@@ -767,6 +767,12 @@ function invalid(message: string): never {
   throw new CompileError('INVALID_POLICY', message);
 }
 
+/** The parameters every ACL entry of a pair carries, in this order, before any of its action's own. */
+// A type, not an interface: it must pass as a Record of parameters.
+type BaseParams = { readonly rule_id: bigint; readonly flags: bigint };
+
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
+
 /** Compiles a policy set for a target. Throws CompileError when it does not fit (see options). */
 export function compilePolicy(
   policy: PolicySet,
@@ -1093,7 +1099,7 @@ export function compilePolicy(
     rule: RuleDef,
     chunk: DestinationChunk,
     quota: Quota,
-    baseParams: Readonly<Record<string, bigint>>,
+    baseParams: BaseParams,
     rateMeterIndex: number,
   ): { action: string; params: Record<string, bigint> } => {
     const quotaKey = chunk.quotaDestination
@@ -1113,23 +1119,25 @@ export function compilePolicy(
     const existing = quotaInfo.get(slot);
     if (existing) existing.rules.add(rule.name);
     else {
-      quotaInfo.set(slot, {
-        info: {
-          slot,
-          agent: agent.name,
-          ...(chunk.quotaDestination ? { destination: chunk.quotaDestination } : {}),
-          budgetBytes: quota.bytes,
-          windowSeconds: quota.windowSeconds,
-          enforcement: controllerQuotas ? 'controller' : 'dataplane',
-          ...(overshoot ?? {}),
-        },
-        rules: new Set([rule.name]),
-      });
+      // Field by field in the order of the JSON form, without spreading optional parts in.
+      const info: Writable<Omit<QuotaSlotInfo, 'rules'>> = { slot, agent: agent.name } as Writable<
+        Omit<QuotaSlotInfo, 'rules'>
+      >;
+      if (chunk.quotaDestination) info.destination = chunk.quotaDestination;
+      info.budgetBytes = quota.bytes;
+      info.windowSeconds = quota.windowSeconds;
+      info.enforcement = controllerQuotas ? 'controller' : 'dataplane';
+      if (overshoot) {
+        info.overshootMeter = overshoot.overshootMeter;
+        info.overshootBytes = overshoot.overshootBytes;
+      }
+      quotaInfo.set(slot, { info, rules: new Set([rule.name]) });
     }
     return {
       action: ACTIONS.allowQuota.name,
       params: {
-        ...baseParams,
+        rule_id: baseParams.rule_id,
+        flags: baseParams.flags,
         quota_slot: BigInt(slot),
         budget: BigInt(quota.bytes),
         meter_index: BigInt(meterIndex),
@@ -1138,7 +1146,7 @@ export function compilePolicy(
   };
   // Per destination chunk, the action and parameters of a pair's entries, for a rule whose entries
   // charge a quota or take a meter; and the quota slots and meters used, for the pair's signature.
-  const chunkActions = (agent: AgentDef, shape: RuleShape, baseParams: Readonly<Record<string, bigint>>) => {
+  const chunkActions = (agent: AgentDef, shape: RuleShape, baseParams: BaseParams) => {
     const rule = shape.rule;
     const built: { action: string; params: Readonly<Record<string, bigint>> }[] = [];
     let signature = '';
@@ -1154,7 +1162,14 @@ export function compilePolicy(
       } else {
         if (rateMeterIndex === 0 && rate !== undefined) rateMeterIndex = takeRateMeter(agent, rule, rate);
         one = rateMeterIndex
-          ? { action: ACTIONS.allowRate.name, params: { ...baseParams, meter_index: BigInt(rateMeterIndex) } }
+          ? {
+              action: ACTIONS.allowRate.name,
+              params: {
+                rule_id: baseParams.rule_id,
+                flags: baseParams.flags,
+                meter_index: BigInt(rateMeterIndex),
+              },
+            }
           : { action: ACTIONS.allow.name, params: baseParams };
       }
       built.push(one);
@@ -1229,7 +1244,7 @@ export function compilePolicy(
   });
 
   const quotaSlots: QuotaSlotInfo[] = [...quotaInfo.values()]
-    .map(({ info, rules }) => ({ ...info, rules: [...rules] }))
+    .map(({ info, rules }) => Object.assign(info, { rules: [...rules] }) as QuotaSlotInfo)
     .sort((a, b) => a.slot - b.slot);
   const compiled: CompiledPolicy = {
     version: version.digest(),
