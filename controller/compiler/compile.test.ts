@@ -124,6 +124,19 @@ describe('compilePolicy against the policy semantics', () => {
     }
   });
 
+  it('gives the same allocation records however and whenever they are read', () => {
+    const policy = loadExample('support-agent');
+    const read = compilePolicy(policy, PROFILES.bmv2, { resolutions: RESOLUTIONS }).allocation;
+    const frozen = Object.freeze(
+      compilePolicy(policy, PROFILES.bmv2, { resolutions: RESOLUTIONS }).allocation,
+    );
+    assert.equal(JSON.stringify(frozen), JSON.stringify(read));
+    assert.deepEqual(frozen, read);
+    assert.equal(read.ruleIds, read.ruleIds);
+    assert.equal(frozen.priorities, frozen.priorities);
+    assert.ok(Object.keys(read.priorities).length > 0);
+  });
+
   it('is deterministic and keeps ids and priorities across an unchanged recompile', () => {
     fc.assert(
       fc.property(policyArb, (policy) => {

@@ -695,16 +695,20 @@ function compiledAllocation(
   const allocation = {};
   const field = (name: keyof Allocation, value: unknown) =>
     Object.defineProperty(allocation, name, { value, enumerable: true, writable: true, configurable: true });
-  const lazyField = (name: keyof Allocation, build: () => unknown) =>
+  // A record read once stays: the getter gives way to the value, unless the allocation has been
+  // frozen or sealed since, and then keeps giving the same value.
+  const lazyField = (name: keyof Allocation, build: () => unknown) => {
+    let value: unknown;
     Object.defineProperty(allocation, name, {
       get: () => {
-        const value = build();
-        field(name, value);
+        value ??= build();
+        if (Object.isExtensible(allocation)) field(name, value);
         return value;
       },
       enumerable: true,
       configurable: true,
     });
+  };
   lazyField('agents', () => recordOf(ids.agents));
   lazyField('ruleIds', () => recordOf(ruleIds));
   lazyField('priorities', () => recordOf(priorities));
