@@ -199,11 +199,10 @@ class DeviceSession {
     this.serve.options.log('warn', 'device.lost', { device: this.device.name, reason });
   }
 
-  /** The stream is back: the device may have restarted empty. */
+  /** The stream is back: the device may have restarted empty, or only the connection broke. */
   private afterReconnect(): Promise<void> {
     if (!this.opened) return Promise.resolve();
     this.health.connected = true;
-    this.generation++;
     return this.restore('reconnect');
   }
 
@@ -229,8 +228,10 @@ class DeviceSession {
         deviceConfig: this.serve.pipeline.deviceConfig,
         cookie: this.serve.pipeline.cookie,
       });
-      // A device that needed its pipeline again lost its counters with it.
-      if (pushed && why !== 'reconnect') this.generation++;
+      // A device that needed its pipeline again lost its counters with it: a new counter epoch, so
+      // the evidence log counts from zero. One that kept its pipeline kept its counters, and a new
+      // epoch there would count their whole value a second time.
+      if (pushed) this.generation++;
       evidence.append({
         kind: 'device_event',
         time: Date.now(),

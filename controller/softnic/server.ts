@@ -283,6 +283,17 @@ export class Softnic {
     this.server.forceShutdown();
   }
 
+  /**
+   * Ends every StreamChannel with UNAVAILABLE while the device keeps its pipeline, entries and
+   * counters, as a broken connection would: for tests of what a controller does on reconnecting.
+   */
+  breakStreams(): void {
+    for (const s of [...this.sessions]) {
+      s.closed = true;
+      s.call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'stream broken' });
+    }
+  }
+
   // ------------------------------------------------------------ RPC handlers
 
   private handlers(): P4RuntimeHandlers {

@@ -252,4 +252,57 @@ describe('fault: device lost under serve', function () {
     });
     assert.deepEqual(failures, []);
   });
+  it('counts traffic once across a broken stream when the device kept its counters', async () => {
+    const breaks = scaled(10, 3);
+    const nic = await Softnic.start({ address: '127.0.0.1:0', deviceId: 1 });
+    const dataplane = SoftnicDataplane.attachTo(nic);
+    const dir = serveDir(
+      'nicguard-break-',
+      `  - { name: sim, address: 127.0.0.1:${nic.port}, deviceId: 1, electionId: 5, profile: softnic, insecure: true }`,
+    );
+    const serve = new CliDaemon(['serve', '--config', join(dir, 'nicguard.yaml')], dir);
+    let sentPackets = 0n;
+    let sentBytes = 0n;
+    const send = (count: number): void => {
+      for (let p = 0; p < count; p++) {
+        const v = dataplane.inject(AGENT.port, llmFrame(200 + p));
+        assert.equal(v.forwarded, true, `frame ${p}: ${v.reason}`);
+        sentPackets++;
+        sentBytes += BigInt(v.packetLength);
+      }
+    };
+    try {
+      await until(
+        'first reconcile',
+        () => serve.events('device.reconciled').find((e) => e.ok === true),
+        30_000,
+      );
+      for (let i = 0; i < breaks; i++) {
+        send(4);
+        await until(`collection before break ${i}`, () => llmDeltas(dir).packets === sentPackets, 20_000, 50);
+        const reconnected = serve.events('device.reconnected').length;
+        nic.breakStreams();
+        const back = await until(
+          'device.reconnected',
+          () => serve.events('device.reconnected')[reconnected],
+          20_000,
+        );
+        assert.equal(back.pipelinePushed, false, 'the device kept its pipeline');
+      }
+      send(4);
+      await until('the last collection', () => llmDeltas(dir).packets === sentPackets, 20_000, 50);
+      // Let a few more collections pass: a counter taken for restarted would be counted again.
+      await sleep(600);
+      const deltas = llmDeltas(dir);
+      assert.deepEqual(
+        { packets: deltas.packets, bytes: deltas.bytes, resets: deltas.resets },
+        { packets: sentPackets, bytes: sentBytes, resets: 0 },
+      );
+      assert.equal(await serve.stop(), 0);
+    } finally {
+      await serve.stop();
+      dataplane.detach();
+      await nic.stop();
+    }
+  });
 });
