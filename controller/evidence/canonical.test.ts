@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { counterSampleRecord, leafText, optional } from './arbitraries';
 import { EvidenceError } from './errors';
 import {
   CanonicalValue,
@@ -127,34 +128,10 @@ describe('canonical leaf encoding', () => {
 });
 
 describe('record leaf encoding', () => {
-  // Strings drawn from the full Unicode range, including quotes, backslashes and control characters, so
-  // both the plain and the escaping path of the encoder are exercised.
-  const text = fc.oneof(
-    fc.string(),
-    fc.string({ unit: 'grapheme' }),
-    fc.string({ unit: 'binary' }),
-    fc.constantFrom('"', '\\', '\n', '\u2028'),
-  );
-  const counter = fc.oneof(fc.nat(), fc.bigInt({ min: 0n, max: 2n ** 63n - 1n }));
-  const optional = <T>(arb: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> =>
-    fc.option(arb, { nil: undefined });
-  const sample = fc.record({
-    kind: fc.constant('counter_sample' as const),
-    time: fc.nat(),
-    device: text,
-    table: text,
-    ruleId: text,
-    ruleName: optional(text),
-    agent: optional(text),
-    policyVersion: text,
-    packets: counter,
-    bytes: counter,
-    epoch: optional(text),
-  });
   const event = fc.record({
     kind: fc.constant('device_event' as const),
     time: fc.nat(),
-    device: text,
+    device: leafText,
     event: fc.constant('note' as const),
     detail: optional(
       fc
@@ -170,7 +147,7 @@ describe('record leaf encoding', () => {
 
   it('writes the same bytes as the general encoder over the record minus kind and time', () => {
     fc.assert(
-      fc.property(fc.oneof(sample, event), fc.nat(), fc.boolean(), (record, seq, reset) => {
+      fc.property(fc.oneof(counterSampleRecord, event), fc.nat(), fc.boolean(), (record, seq, reset) => {
         const derived =
           record.kind === 'counter_sample' ? { deltaPackets: record.packets, deltaBytes: 0, reset } : {};
         const { kind, time, ...fields } = record;
@@ -201,7 +178,7 @@ describe('record leaf encoding', () => {
     const names = ['device', 'table', 'ruleId', 'ruleName', 'agent', 'policyVersion', 'epoch'] as const;
     fc.assert(
       fc.property(
-        sample,
+        counterSampleRecord,
         fc.subarray([...names]),
         fc.nat(),
         fc.boolean(),

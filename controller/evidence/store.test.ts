@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
+import { counterSampleRecord } from './arbitraries';
 import { encodeLeaf } from './canonical';
 import { generateSigningKeyPair, loadPrivateKey, signCheckpoint } from './checkpoint';
 import { EvidenceError } from './errors';
@@ -294,35 +295,10 @@ describe('EvidenceLog', function () {
   });
 
   it('rebuilds every counter sample leaf as appended, whatever its strings and counters', () => {
-    const text = fc.oneof(
-      fc.string(),
-      fc.string({ unit: 'grapheme' }),
-      fc.string({ unit: 'binary' }),
-      fc.constantFrom('"', '\\', '\n', '\u0000', '\u2028', ''),
-    );
-    const counter = fc.oneof(fc.nat(), fc.bigInt({ min: 0n, max: 2n ** 63n - 1n }));
-    const optional = <T>(arb: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> =>
-      fc.option(arb, { nil: undefined });
-    const sample = fc.record(
-      {
-        kind: fc.constant('counter_sample' as const),
-        time: fc.nat(),
-        device: text,
-        table: text,
-        ruleId: text,
-        ruleName: optional(text),
-        agent: optional(text),
-        policyVersion: text,
-        packets: counter,
-        bytes: counter,
-        epoch: optional(text),
-      },
-      { noNullPrototype: true },
-    );
     const log = EvidenceLog.open(join(dir, 'rebuild.db'));
     let appended = 0;
     fc.assert(
-      fc.property(fc.array(sample, { minLength: 1, maxLength: 8 }), (batch) => {
+      fc.property(fc.array(counterSampleRecord, { minLength: 1, maxLength: 8 }), (batch) => {
         for (const record of batch) {
           let result;
           try {
