@@ -106,37 +106,6 @@ describe('compilePolicy against the policy semantics', () => {
     }
   });
 
-  it('compiles the same on top of a compile’s allocation as on top of the same allocation as plain data', () => {
-    for (const profile of [PROFILES.bmv2, PROFILES['bluefield-dpl']]) {
-      fc.assert(
-        fc.property(policyEditArb, ([before, after]) => {
-          const old = compilePolicy(before, profile);
-          // Read back from storage, the allocation is plain records and nothing else.
-          const stored = JSON.parse(JSON.stringify(old.allocation)) as typeof old.allocation;
-          const fromCompile = compilePolicy(after, profile, { previous: old.allocation });
-          const fromStored = compilePolicy(after, profile, { previous: stored });
-          assert.deepEqual(compiledToJson(fromCompile), compiledToJson(fromStored));
-          assert.deepEqual(fromCompile.allocation, fromStored.allocation);
-          assert.equal(JSON.stringify(fromCompile.allocation), JSON.stringify(fromStored.allocation));
-        }),
-        { numRuns: 100 },
-      );
-    }
-  });
-
-  it('gives the same allocation records however and whenever they are read', () => {
-    const policy = loadExample('support-agent');
-    const read = compilePolicy(policy, PROFILES.bmv2, { resolutions: RESOLUTIONS }).allocation;
-    const frozen = Object.freeze(
-      compilePolicy(policy, PROFILES.bmv2, { resolutions: RESOLUTIONS }).allocation,
-    );
-    assert.equal(JSON.stringify(frozen), JSON.stringify(read));
-    assert.deepEqual(frozen, read);
-    assert.equal(read.ruleIds, read.ruleIds);
-    assert.equal(frozen.priorities, frozen.priorities);
-    assert.ok(Object.keys(read.priorities).length > 0);
-  });
-
   it('is deterministic and keeps ids and priorities across an unchanged recompile', () => {
     fc.assert(
       fc.property(policyArb, (policy) => {

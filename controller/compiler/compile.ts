@@ -249,36 +249,22 @@ export function rateMeter(index: number, bytesPerSecond: number): MeterConfigSpe
   return { meter: METERS.rate.name, index, cir: rate, cburst: burst, pir: rate, pburst: burst };
 }
 
-/** Where a compile reads the ids of the compile it replaces: a key's id, and every id used. */
-interface PreviousIds {
-  readonly ids: Iterable<number>;
-  readonly id: (key: string) => number | undefined;
-}
-
-function previousIdsOf(record: Readonly<Record<string, number>> | undefined): PreviousIds {
-  if (!record) return { ids: [], id: () => undefined };
-  return { ids: Object.values(record), id: (key) => ownId(record, key) };
-}
-
-function previousIdsIn(map: ReadonlyMap<string, number>): PreviousIds {
-  return { ids: map.values(), id: (key) => map.get(key) };
-}
-
 /** Ids that stay with their key across compiles; new keys never take an id the previous compile used. */
 class StickyIds {
-  // A Map, not a record: a record's keys are interned strings, which for a hundred thousand pairs
-  // costs more than the rest of their bookkeeping; records are made from it when they are read.
-  private readonly assigned = new Map<string, number>();
+  // A record without prototype rather than a Map: it becomes the allocation record at the end
+  // without copying a hundred thousand keys, and no key can hit an inherited member.
+  private readonly assigned: Record<string, number> = Object.create(null) as Record<string, number>;
+  private count = 0;
   private readonly taken = new Set<number>();
   private readonly hasPrevious: boolean;
   private next: number;
 
   constructor(
-    private readonly previous: PreviousIds,
+    private readonly previous: Readonly<Record<string, number>>,
     private readonly limit: number,
   ) {
     let max = FIRST_SLOT - 1;
-    for (const id of previous.ids) {
+    for (const id of Object.values(previous)) {
       this.taken.add(id);
       if (id > max) max = id;
     }
@@ -287,9 +273,9 @@ class StickyIds {
   }
 
   id(key: string): number {
-    const known = this.assigned.get(key);
+    const known = this.assigned[key];
     if (known !== undefined) return known;
-    let id = this.hasPrevious ? this.previous.id(key) : undefined;
+    let id = this.hasPrevious ? ownId(this.previous, key) : undefined;
     if (id === undefined || id > this.limit) {
       // Fresh ids come from above everything used before, so that an id released by this change is
       // not handed to something else while old entries that carry it may still be on the device.
@@ -298,39 +284,30 @@ class StickyIds {
       else {
         let candidate = FIRST_SLOT;
         while (candidate <= this.limit && (this.taken.has(candidate) || this.inUse(candidate))) candidate++;
-        id = candidate <= this.limit ? candidate : this.limit + 1 + this.assigned.size;
+        id = candidate <= this.limit ? candidate : this.limit + 1 + this.count;
       }
     }
     // Fresh ids are above every previous one, so `taken` (the previous ids) needs no update.
-    this.assigned.set(key, id);
+    this.assigned[key] = id;
+    this.count++;
     return id;
   }
 
   private inUse(id: number): boolean {
-    for (const used of this.assigned.values()) if (used === id) return true;
+    for (const key in this.assigned) if (this.assigned[key] === id) return true;
     return false;
   }
 
   get max(): number {
     let max = 0;
-    for (const id of this.assigned.values()) if (id > max) max = id;
+    for (const key in this.assigned) if (this.assigned[key] > max) max = this.assigned[key];
     return max;
   }
 
-  /** The ids by key, in the order assigned. No id is assigned after this. */
-  map(): Map<string, number> {
-    return this.assigned;
+  /** The ids by key as a plain record, in the order assigned. No id is assigned after this. */
+  record(): Record<string, number> {
+    return Object.setPrototypeOf(this.assigned, Object.prototype) as Record<string, number>;
   }
-}
-
-/**
- * A map as a plain record, keys in the map's order. Built without prototype so that no key can hit
- * an inherited member (`__proto__` among them), then given the usual one.
- */
-function recordOf<T>(map: ReadonlyMap<string, T>, skip?: ReadonlySet<string>): Record<string, T> {
-  const record = Object.create(null) as Record<string, T>;
-  for (const [key, value] of map) if (!skip?.has(key)) record[key] = value;
-  return Object.setPrototypeOf(record, Object.prototype) as Record<string, T>;
 }
 
 /** The previous id of a key: a number, never an inherited member (those are functions or objects). */
@@ -578,9 +555,10 @@ function keptRules(reuse: CompiledPolicy | undefined, rules: readonly RuleDef[])
   return (rule: RuleDef) => byRule.get(rule);
 }
 
-function withoutKeys<T>(map: Map<string, T>, drop: ReadonlySet<string>): Map<string, T> {
-  for (const key of drop) map.delete(key);
-  return map;
+function withoutKeys<T>(record: Record<string, T>, drop: ReadonlySet<string>): Record<string, T> {
+  if (drop.size === 0) return record;
+  for (const key of drop) delete record[key];
+  return record;
 }
 
 /** The record (keyed by rule name) without the rules that compiled to no entry. */
@@ -597,174 +575,6 @@ function installedOnly<T>(
   const out: Record<string, T> = {};
   for (const key of Object.keys(record)) if (names.has(key)) out[key] = record[key];
   return out;
-}
-
-/** A compile's rule digests by rule name. */
-interface RuleDigestMaps {
-  readonly digests: ReadonlyMap<string, string>;
-  readonly matchDigests: ReadonlyMap<string, string>;
-}
-
-/**
- * The digests of the rules by name as the allocation's records hold them: the last rule of a name
- * wins, `__proto__` (which a plain record cannot hold as its own) is left out, and with `installed`,
- * names no installed rule has are left out (see installedOnly).
- */
-function ruleDigestMaps(shapes: readonly RuleShape[], installed?: readonly boolean[]): RuleDigestMaps {
-  const digests = new Map<string, string>();
-  const matchDigests = new Map<string, string>();
-  for (const shape of shapes) {
-    const name = shape.rule.name;
-    if (name === '__proto__') continue;
-    digests.set(name, hex8(shape.digest));
-    matchDigests.set(name, shape.body.matchDigest);
-  }
-  if (installed?.includes(false)) {
-    const names = new Set<string>();
-    shapes.forEach((shape, r) => {
-      if (installed[r]) names.add(shape.rule.name);
-    });
-    for (const name of digests.keys()) {
-      if (!names.has(name)) {
-        digests.delete(name);
-        matchDigests.delete(name);
-      }
-    }
-  }
-  return { digests, matchDigests };
-}
-
-/**
- * What reading `name` from a plain record of the map's entries gives: the value, or for a name the
- * record lacks whatever it inherits (`__proto__` gives the prototype). Comparisons of digests read
- * from maps then come out exactly as they did when both sides were records.
- */
-function recordRead(map: ReadonlyMap<string, string>, name: string): unknown {
-  if (name === '__proto__') return Object.prototype;
-  const value = map.get(name);
-  return value !== undefined ? value : (Object.prototype as unknown as Record<string, unknown>)[name];
-}
-
-/** The rule-keyed records of the allocation, built as plain records by assignment, rule by rule. */
-function ruleDigestRecords(shapes: readonly RuleShape[], installed: readonly boolean[]) {
-  const ruleDigests: Record<string, string> = {};
-  const ruleMatchDigests: Record<string, string> = {};
-  for (const shape of shapes) {
-    ruleDigests[shape.rule.name] = hex8(shape.digest);
-    ruleMatchDigests[shape.rule.name] = shape.body.matchDigest;
-  }
-  const rules = shapes.map((shape) => shape.rule);
-  return {
-    ruleDigests: installedOnly(ruleDigests, rules, installed),
-    ruleMatchDigests: installedOnly(ruleMatchDigests, rules, installed),
-  };
-}
-
-/** What a compile keeps of the allocation it made, for the next compile to read without the records. */
-interface KeptAllocation {
-  readonly agents: ReadonlyMap<string, number>;
-  readonly quotaSlots: ReadonlyMap<string, number>;
-  readonly meters: ReadonlyMap<string, number>;
-  readonly ruleIds: ReadonlyMap<string, number>;
-  readonly priorities: ReadonlyMap<string, number>;
-  readonly digests: () => RuleDigestMaps;
-}
-
-const keptAllocations = new WeakMap<Allocation, KeptAllocation>();
-
-/**
- * The allocation of a compile. Its records (a hundred thousand keys each for pairs and rules at 10k
- * agents x 10 rules) are made when first read: a record's keys must be interned strings, which
- * cost the compile more than the rest of the pairs' bookkeeping, while a controller reads the
- * allocation back from the device, and the next compile given this one as `previous` reads the
- * maps it was made from instead. Read or not, the records are the same.
- */
-function compiledAllocation(
-  ids: {
-    readonly agents: ReadonlyMap<string, number>;
-    readonly quotaSlots: ReadonlyMap<string, number>;
-    readonly meters: ReadonlyMap<string, number>;
-  },
-  ruleIds: ReadonlyMap<string, number>,
-  priorities: ReadonlyMap<string, number>,
-  shapes: readonly RuleShape[],
-  installed: readonly boolean[],
-): Allocation {
-  let digestRecords: ReturnType<typeof ruleDigestRecords> | undefined;
-  const digestRecord = () => (digestRecords ??= ruleDigestRecords(shapes, installed));
-  const allocation = {};
-  const field = (name: keyof Allocation, value: unknown) =>
-    Object.defineProperty(allocation, name, { value, enumerable: true, writable: true, configurable: true });
-  // A record read once stays: the getter gives way to the value, unless the allocation has been
-  // frozen or sealed since, and then keeps giving the same value.
-  const lazyField = (name: keyof Allocation, build: () => unknown) => {
-    let value: unknown;
-    Object.defineProperty(allocation, name, {
-      get: () => {
-        value ??= build();
-        if (Object.isExtensible(allocation)) field(name, value);
-        return value;
-      },
-      enumerable: true,
-      configurable: true,
-    });
-  };
-  lazyField('agents', () => recordOf(ids.agents));
-  lazyField('ruleIds', () => recordOf(ruleIds));
-  lazyField('priorities', () => recordOf(priorities));
-  lazyField('ruleDigests', () => digestRecord().ruleDigests);
-  lazyField('ruleMatchDigests', () => digestRecord().ruleMatchDigests);
-  lazyField('quotaSlots', () => recordOf(ids.quotaSlots));
-  lazyField('meters', () => recordOf(ids.meters));
-  let digestMaps: RuleDigestMaps | undefined;
-  keptAllocations.set(allocation as Allocation, {
-    ...ids,
-    ruleIds,
-    priorities,
-    digests: () => (digestMaps ??= ruleDigestMaps(shapes, installed)),
-  });
-  return allocation as Allocation;
-}
-
-/** How a compile reads the allocation of the compile it replaces. */
-interface PreviousReads {
-  readonly agents: PreviousIds;
-  readonly quotaSlots: PreviousIds;
-  readonly meters: PreviousIds;
-  readonly ruleIds: PreviousIds;
-  readonly priority: (pair: string) => number | undefined;
-  readonly priorities: () => Iterable<readonly [string, number]>;
-  /** What the record gives for the rule (see recordRead). */
-  readonly ruleDigest: (rule: string) => unknown;
-  /** Absent for an allocation without match digests. */
-  readonly ruleMatchDigest?: (rule: string) => unknown;
-}
-
-function readsOf(previous: Allocation): PreviousReads {
-  const kept = keptAllocations.get(previous);
-  if (kept) {
-    return {
-      agents: previousIdsIn(kept.agents),
-      quotaSlots: previousIdsIn(kept.quotaSlots),
-      meters: previousIdsIn(kept.meters),
-      ruleIds: previousIdsIn(kept.ruleIds),
-      priority: (pair) => kept.priorities.get(pair),
-      priorities: () => kept.priorities,
-      ruleDigest: (rule) => recordRead(kept.digests().digests, rule),
-      ruleMatchDigest: (rule) => recordRead(kept.digests().matchDigests, rule),
-    };
-  }
-  const { ruleIds, priorities, ruleDigests, ruleMatchDigests } = previous;
-  return {
-    agents: previousIdsOf(previous.agents),
-    quotaSlots: previousIdsOf(previous.quotaSlots),
-    meters: previousIdsOf(previous.meters),
-    ruleIds: previousIdsOf(ruleIds),
-    priority: (pair) => priorities[pair],
-    priorities: () => Object.entries(priorities),
-    ruleDigest: (rule) => ruleDigests[rule],
-    ruleMatchDigest: ruleMatchDigests && ((rule) => ruleMatchDigests[rule]),
-  };
 }
 
 function invalid(message: string): never {
@@ -795,14 +605,13 @@ export function compilePolicy(
   const controllerQuotas = !profile.registers || profile.quotaEnforcement === 'controller';
   const warnings: CompileWarning[] = [];
 
-  const previousReads = previous && readsOf(previous);
   const agentIds = new StickyIds(
-    previousReads?.agents ?? previousIdsOf(undefined),
+    previous?.agents ?? {},
     checkCapacity ? AGENT_ID_LIMIT : AGENT_ID_FIELD_LIMIT,
   );
-  const ruleIds = new StickyIds(previousReads?.ruleIds ?? previousIdsOf(undefined), RULE_ID_LIMIT);
-  const slots = new StickyIds(previousReads?.quotaSlots ?? previousIdsOf(undefined), QUOTA_SLOT_LIMIT);
-  const meterIds = new StickyIds(previousReads?.meters ?? previousIdsOf(undefined), METER_LIMIT);
+  const ruleIds = new StickyIds(previous?.ruleIds ?? {}, RULE_ID_LIMIT);
+  const slots = new StickyIds(previous?.quotaSlots ?? {}, QUOTA_SLOT_LIMIT);
+  const meterIds = new StickyIds(previous?.meters ?? {}, METER_LIMIT);
 
   const provenance = new ProvenanceWriter();
   const meta = (kind: ProvenanceKindName, digest: number, name: string) =>
@@ -876,9 +685,12 @@ export function compilePolicy(
     compiledRules.push(selfContained ? shape : undefined);
     return shape;
   });
-  // This compile's digests by rule name, read as the records would be (see recordRead); only a
-  // compile with a previous allocation to compare against needs them.
-  let currentDigests: RuleDigestMaps | undefined;
+  const ruleDigests: Record<string, string> = {};
+  const ruleMatchDigests: Record<string, string> = {};
+  for (const shape of shapes) {
+    ruleDigests[shape.rule.name] = hex8(shape.digest);
+    ruleMatchDigests[shape.rule.name] = shape.body.matchDigest;
+  }
 
   const entries: EntrySpec[] = [];
   // The allocation records only what the entries carry, so that it can be read back from a device:
@@ -889,7 +701,7 @@ export function compilePolicy(
   const quotaInfo = new Map<number, { info: Omit<QuotaSlotInfo, 'rules'>; rules: Set<string> }>();
   const ruleIndex: RuleIndexEntry[] = [];
   const agentIndex: AgentIndexEntry[] = [];
-  const priorities = new Map<string, number>();
+  const priorities: Record<string, number> = {};
   // Every entry belongs to one group (an agent's own entries, an (agent, rule) pair, the uplink, the
   // sensitive sources of a family). A group whose inputs did not change since the `reuse` compile
   // is taken from it as the same objects, which is what lets the planner skip it by identity.
@@ -1052,7 +864,7 @@ export function compilePolicy(
   const previousPrioritiesOf = (agent: string): Set<number> => {
     if (!previousByAgent) {
       previousByAgent = new Map();
-      for (const [key, priority] of previousReads?.priorities() ?? []) {
+      for (const [key, priority] of Object.entries(previous?.priorities ?? {})) {
         const owner = key.slice(0, key.indexOf('/'));
         let set = previousByAgent.get(owner);
         if (!set) previousByAgent.set(owner, (set = new Set()));
@@ -1069,21 +881,17 @@ export function compilePolicy(
       if (!fresh) freshByCount.set(ruleList.length, (fresh = freshPriorities(ruleList.length)));
       return fresh;
     }
-    const reads = previousReads as PreviousReads;
-    currentDigests ??= ruleDigestMaps(shapes);
-    const current = currentDigests;
     const prior = ruleList.map((r, k) => {
       const name = policy.rules[r].name;
       // A rule whose match keys change moves to a new priority: its new entries never share a
       // priority with its old ones while both are installed, so no two overlapping entries of
       // an agent are ever tied. On a target without MODIFY, any change moves it, so that new
       // entries go in before old ones leave instead of a delete-then-insert gap.
-      const previousMatch = reads.ruleMatchDigest?.(name);
       const keysMoved =
-        previousMatch !== undefined && previousMatch !== recordRead(current.matchDigests, name);
-      const contentMoved =
-        !profile.modifyEntries && reads.ruleDigest(name) !== recordRead(current.digests, name);
-      return keysMoved || contentMoved ? undefined : reads.priority(keys[k]);
+        previous.ruleMatchDigests?.[name] !== undefined &&
+        previous.ruleMatchDigests[name] !== ruleMatchDigests[name];
+      const contentMoved = !profile.modifyEntries && previous.ruleDigests[name] !== ruleDigests[name];
+      return keysMoved || contentMoved ? undefined : previous.priorities[keys[k]];
     });
     return allocatePriorities(
       prior,
@@ -1193,7 +1001,7 @@ export function compilePolicy(
       const body = shape.body;
       const key = keys[k];
       const priority = assigned[k];
-      priorities.set(key, priority);
+      priorities[key] = priority;
       const ruleId = ruleIds.id(key);
       const baseParams = { rule_id: BigInt(ruleId), flags: body.flagsParam };
       const actions = body.plainAction === undefined ? chunkActions(agent, shape, baseParams) : undefined;
@@ -1259,13 +1067,15 @@ export function compilePolicy(
     rules: ruleIndex,
     agents: agentIndex,
     resolutions,
-    allocation: compiledAllocation(
-      { agents: agentIds.map(), quotaSlots: slots.map(), meters: meterIds.map() },
-      withoutKeys(ruleIds.map(), emptyPairs),
-      withoutKeys(priorities, emptyPairs),
-      shapes,
-      installed,
-    ),
+    allocation: {
+      agents: agentIds.record(),
+      ruleIds: withoutKeys(ruleIds.record(), emptyPairs),
+      priorities: withoutKeys(priorities, emptyPairs),
+      ruleDigests: installedOnly(ruleDigests, policy.rules, installed),
+      ruleMatchDigests: installedOnly(ruleMatchDigests, policy.rules, installed),
+      quotaSlots: slots.record(),
+      meters: meterIds.record(),
+    },
     warnings,
     capacityIssues: [],
     pairs: groups,
