@@ -31,14 +31,12 @@ function lastCommitEnd(wal: Buffer): number {
   const pageSize = wal.readUInt32BE(8);
   const salt1 = wal.readUInt32BE(16);
   const salt2 = wal.readUInt32BE(20);
-  let end = 32;
-  let lastCommit = 0;
+  let lastCommit = 32;
   for (let at = 32; at + 24 + pageSize <= wal.length; at += 24 + pageSize) {
     if (wal.readUInt32BE(at + 8) !== salt1 || wal.readUInt32BE(at + 12) !== salt2) break;
-    end = at + 24 + pageSize;
-    if (wal.readUInt32BE(at + 4) !== 0) lastCommit = end;
+    if (wal.readUInt32BE(at + 4) !== 0) lastCommit = at + 24 + pageSize;
   }
-  return lastCommit || Math.min(end, 32);
+  return lastCommit;
 }
 
 describe('fault: evidence under power loss', function () {
