@@ -7,7 +7,7 @@
 import { ACTIONS, TABLES } from '../pipeline/contract';
 import { EntrySpec, FieldValue, fieldKey } from '../pipeline/entries';
 import { TargetProfile } from '../pipeline/profiles';
-import type { Allocation } from './compile';
+import type { Allocation, PairAllocation } from './compile';
 import { decodeProvenance, fnv1a } from './metadata';
 
 const ACL_TABLES = new Set<string>([TABLES.aclV4.name, TABLES.aclV6.name]);
@@ -25,15 +25,15 @@ export interface AclKeyParts {
 }
 
 /**
- * Digest (8 hex digits) of the match keys of a rule's entries for one agent, agent aside. It is
+ * Digest (32-bit FNV-1a) of the match keys of a rule's entries for one agent, agent aside. It is
  * computed from the keys themselves, so that it can be computed again from the entries on a device.
  */
-export function aclKeysDigest(parts: readonly AclKeyParts[]): string {
+export function aclKeysDigest(parts: readonly AclKeyParts[]): number {
   const lines = parts.map(
     (p) => `${p.table}|${fieldText(p.protocol)}|${fieldText(p.dstPort)}|${fieldText(p.dstAddr)}`,
   );
   lines.sort();
-  return fnv1a(lines.join('\n')).toString(16).padStart(8, '0');
+  return fnv1a(lines.join('\n'));
 }
 
 export interface RecoverOptions {
@@ -65,14 +65,17 @@ export function recoverAllocation(entries: readonly EntrySpec[], options: Recove
     agentName.set(id, provenance.name);
   }
 
-  const ruleIds: Record<string, number> = {};
-  const priorities: Record<string, number> = {};
-  const ruleDigests: Record<string, string> = {};
+  /** Per agent, per rule: what its entries carry, and the keys of its entries. */
+  interface Pair {
+    ruleId: number;
+    priority: number;
+    digest: number;
+    parts: AclKeyParts[];
+  }
+  const pairsOf = new Map<string, Map<string, Pair>>();
+  for (const name of agentName.values()) pairsOf.set(name, new Map());
   const quotaSlots: Record<string, number> = {};
   const meters: Record<string, number> = {};
-  // The keys of each rule's entries for the first agent seen with it: every agent a rule applies
-  // to gets the same keys, agent aside.
-  const keysOfRule = new Map<string, { agent: string; parts: AclKeyParts[] }>();
   for (const entry of entries) {
     if (!ACL_TABLES.has(entry.table)) continue;
     const provenance = decodeProvenance(entry.metadata);
@@ -81,20 +84,23 @@ export function recoverAllocation(entries: readonly EntrySpec[], options: Recove
     const agent = agentName.get(Number(agentField.value));
     if (agent === undefined) continue;
     const rule = provenance.name;
-    const pair = `${agent}/${rule}`;
-    ruleIds[pair] = Number(entry.params.rule_id);
-    if (entry.priority !== undefined) priorities[pair] = entry.priority;
-    ruleDigests[rule] = provenance.digest;
-    let keys = keysOfRule.get(rule);
-    if (!keys) keysOfRule.set(rule, (keys = { agent, parts: [] }));
-    if (keys.agent === agent) {
-      keys.parts.push({
-        table: entry.table,
-        protocol: entry.match.protocol,
-        dstPort: entry.match.dst_port,
-        dstAddr: entry.match.dst_addr,
-      });
+    const pairs = pairsOf.get(agent) as Map<string, Pair>;
+    let pair = pairs.get(rule);
+    if (!pair) {
+      pair = {
+        ruleId: Number(entry.params.rule_id),
+        priority: entry.priority ?? 0,
+        digest: parseInt(provenance.digest, 16),
+        parts: [],
+      };
+      pairs.set(rule, pair);
     }
+    pair.parts.push({
+      table: entry.table,
+      protocol: entry.match.protocol,
+      dstPort: entry.match.dst_port,
+      dstAddr: entry.match.dst_addr,
+    });
     const meter = entry.params.meter_index;
     if (entry.action === ACTIONS.allowQuota.name) {
       const quotaKey =
@@ -110,7 +116,17 @@ export function recoverAllocation(entries: readonly EntrySpec[], options: Recove
       meters[`${agent}/rate:${rule}`] = Number(meter);
     }
   }
-  const ruleMatchDigests: Record<string, string> = {};
-  for (const [rule, { parts }] of keysOfRule) ruleMatchDigests[rule] = aclKeysDigest(parts);
-  return { agents, ruleIds, priorities, ruleDigests, ruleMatchDigests, quotaSlots, meters };
+  const pairs: Record<string, PairAllocation> = {};
+  for (const [agent, byRule] of pairsOf) {
+    // The compile lists an agent's pairs in written order, which is priority order, highest first.
+    const ordered = [...byRule].sort(([ra, a], [rb, b]) => b.priority - a.priority || (ra < rb ? -1 : 1));
+    pairs[agent] = {
+      rules: ordered.map(([rule]) => rule),
+      ruleIds: ordered.map(([, p]) => p.ruleId),
+      priorities: ordered.map(([, p]) => p.priority),
+      digests: ordered.map(([, p]) => p.digest),
+      matchDigests: ordered.map(([, p]) => aclKeysDigest(p.parts)),
+    };
+  }
+  return { agents, pairs, quotaSlots, meters };
 }

@@ -11,7 +11,7 @@ import { FqdnResolution, PolicySet } from '../policy/model';
 import { agentDef, packetArb, policyArb, policyEditArb } from './arbitraries';
 import { CompileError, compilePolicy, compiledToJson, rateMeter, tableCapacity } from './compile';
 import { evaluateEntries, groupByTable } from './entryEval';
-import { decodeProvenance } from './metadata';
+import { decodeProvenance, fnv1a, hex8 } from './metadata';
 import { MAX_PRIORITY, allocatePriorities } from './priorities';
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
@@ -117,6 +117,88 @@ describe('compilePolicy against the policy semantics', () => {
       }),
       { numRuns: 50 },
     );
+  });
+});
+
+/** Each rule's digest, as its entries' provenance carries it. */
+function ruleDigestsOf(entries: readonly EntrySpec[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const entry of entries) {
+    const provenance = decodeProvenance(entry.metadata);
+    if (provenance?.kind === 'rule') out.set(provenance.name, provenance.digest);
+  }
+  return out;
+}
+
+describe('compilePolicy on rules of one content', () => {
+  it('finds a rule of a content seen before without serializing it, as serializing it would', () => {
+    fc.assert(
+      fc.property(policyArb, (policy) => {
+        // The same rules as objects of their own, so that no rule shares a part with another.
+        const rebuilt: PolicySet = { ...policy, rules: policy.rules.map((rule) => structuredClone(rule)) };
+        const compiled = compilePolicy(policy, PROFILES.bmv2);
+        assert.deepEqual(compiledToJson(compilePolicy(rebuilt, PROFILES.bmv2)), compiledToJson(compiled));
+        // In reverse order another rule of each content comes first and lends its body to the rest.
+        const reversed = { ...rebuilt, rules: [...rebuilt.rules].reverse() };
+        const digests = ruleDigestsOf(compiled.entries);
+        assert.deepEqual(ruleDigestsOf(compilePolicy(reversed, PROFILES.bmv2).entries), digests);
+        // The digest's definition, written out: FNV-1a of the JSON of the rule's name, agents,
+        // groups and everything it compiles from (nothing beyond its own fields for these rules).
+        for (const rule of policy.rules) {
+          if (rule.destinations.length > 0 || rule.fqdns.length > 0 || !digests.has(rule.name)) continue;
+          const text = JSON.stringify([
+            rule.name,
+            rule.agents,
+            rule.groups,
+            rule.destinations,
+            rule.cidrs,
+            rule.fqdns,
+            rule.ports,
+            rule.action,
+            rule.trusted,
+            rule.mode,
+            rule.quota ?? null,
+            rule.rateBytesPerSecond ?? null,
+            [],
+            [],
+          ]);
+          assert.equal(digests.get(rule.name), hex8(fnv1a(text)), rule.name);
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('tells apart rules whose content differs in one port only', () => {
+    const policy: PolicySet = {
+      uplinkPort: 0,
+      agents: [agentDef(0, 'enforce')],
+      groups: [],
+      destinations: [],
+      sensitiveSources: [],
+      rules: [443, 444].map((port) => ({
+        name: `web-${port}`,
+        agents: ['agent-0'],
+        groups: [],
+        destinations: [],
+        fqdns: [],
+        cidrs: [{ cidr: '192.0.2.0/24', except: [] }],
+        ports: [{ protocol: 'TCP', port }],
+        action: 'allow',
+        trusted: false,
+        mode: 'enforce',
+      })),
+    };
+    const compiled = compilePolicy(policy, PROFILES.bmv2);
+    const ports = compiled.entries
+      .filter((e) => e.table === TABLES.aclV4.name)
+      .map((e) => {
+        const field = e.match.dst_port;
+        return field?.kind === 'range' ? Number(field.low) : undefined;
+      });
+    assert.deepEqual(ports, [443, 444]);
+    const digests = ruleDigestsOf(compiled.entries);
+    assert.notEqual(digests.get('web-443'), digests.get('web-444'));
   });
 });
 

@@ -40,7 +40,6 @@ import {
   PolicyVersionHash,
   RuleJsonFrame,
   canonicalRuleJson,
-  framedRuleJson,
   ruleJsonFrame,
   sortedListJson,
   takesSharedFrame,
@@ -64,7 +63,8 @@ import {
   ruleAgentIndex,
 } from '../policy/model';
 import { aclKeysDigest } from './allocation';
-import { FNV1A_OFFSET, ProvenanceKindName, ProvenanceWriter, fnv1a, fnv1aUpdate, hex8 } from './metadata';
+import { FNV1A_OFFSET, ProvenanceKindName, ProvenanceWriter, fnv1a, fnv1aUpdate } from './metadata';
+import { PlainDataHasher, samePlainData } from './plainData';
 import { allocatePriorities, freshPriorities } from './priorities';
 
 export interface CompileOptions {
@@ -83,22 +83,35 @@ export interface CompileOptions {
   readonly counterPollSeconds?: number;
 }
 
-/** Everything the compiler assigned, keyed by name, so the next compile can keep it stable. */
+/**
+ * Everything the compiler assigned, so the next compile can keep it stable. Agents, quota slots and
+ * meters are few and keyed by name; (agent, rule) pairs, of which a fleet has a hundred thousand,
+ * are kept per agent in arrays rather than as a record keyed by `agent/rule` names, whose building
+ * was a third of a compile's time.
+ */
 export interface Allocation {
   /** agent name → agent_id */
   readonly agents: Readonly<Record<string, number>>;
-  /** `agent/rule` → rule_id */
-  readonly ruleIds: Readonly<Record<string, number>>;
-  /** `agent/rule` → priority */
-  readonly priorities: Readonly<Record<string, number>>;
-  /** rule → digest of what the rule compiles from (8 hex digits) */
-  readonly ruleDigests: Readonly<Record<string, string>>;
-  /** rule → digest of what decides the rule's match keys only (8 hex digits) */
-  readonly ruleMatchDigests: Readonly<Record<string, string>>;
+  /** agent name → the pairs of that agent that have entries (every agent has one, maybe empty) */
+  readonly pairs: Readonly<Record<string, PairAllocation>>;
   /** quota key (`agent/rule:name` or `agent/destination:name`) → slot */
   readonly quotaSlots: Readonly<Record<string, number>>;
   /** meter key (`agent/rate:rule` or `agent/overshoot:rule:quota key`) → meter index */
   readonly meters: Readonly<Record<string, number>>;
+}
+
+/**
+ * One agent's (agent, rule) pairs, a column per field, in priority order (highest first, which is
+ * the order the rules are written in): the order a device's entries can be put back in.
+ */
+export interface PairAllocation {
+  readonly rules: readonly string[];
+  readonly ruleIds: readonly number[];
+  readonly priorities: readonly number[];
+  /** Digest of what the rule compiles from (the one in its entries' provenance). */
+  readonly digests: readonly number[];
+  /** Digest of the pair's match keys, agent aside (see aclKeysDigest). */
+  readonly matchDigests: readonly number[];
 }
 
 export interface QuotaSlotInfo {
@@ -165,10 +178,12 @@ export interface CompiledPolicy {
   /** Empty unless compiled with checkCapacity: false. */
   readonly capacityIssues: readonly CapacityIssue[];
   /**
-   * Entries by group (an (agent, rule) pair, an agent's own entries, the uplink, the sensitive
-   * sources of a family), for `reuse` by the next compile. Not part of the JSON form.
+   * Entries by group other than (agent, rule) pairs (an agent's own entries, the uplink, the
+   * sensitive sources of a family), for `reuse` by the next compile. Not part of the JSON form.
    */
-  readonly pairs: ReadonlyMap<string, EntryGroup>;
+  readonly groups: ReadonlyMap<string, EntryGroup>;
+  /** Per agent, in the order of `agents`: its pairs' entries, for `reuse`. Not part of the JSON form. */
+  readonly pairGroups: readonly (readonly PairGroup[])[];
   /** Per rule (by position): what the next compile's `reuse` can take as is. Not part of the JSON form. */
   readonly compiledRules: readonly (CompiledRule | undefined)[];
   /** Set when compiled with `reuse`: how `entries` differ from the reused compile's. Not part of the JSON form. */
@@ -177,17 +192,26 @@ export interface CompiledPolicy {
 
 /**
  * The entries of one group and what they were built from: another compile's group of the same key,
- * for the same target, with equal signature and numbers has equal entries.
+ * for the same target, with an equal signature has equal entries.
  */
 export interface EntryGroup {
-  /** The inputs as text; for a pair, the quota slots and meters it uses ('' when none). */
+  /** The inputs as text. */
   readonly signature: string;
-  /** For a pair, the rest of its inputs: its rule's digest and the numbers its entries carry. 0 for other groups. */
+  readonly entries: readonly EntrySpec[];
+}
+
+/**
+ * The entries of one (agent, rule) pair. Another compile's pair of the same agent and rule, for the
+ * same target, with equal signature and numbers has equal entries.
+ */
+export interface PairGroup extends EntryGroup {
+  readonly rule: string;
+  /** The quota slots and meters the entries use ('' when none). */
+  readonly signature: string;
   readonly ruleDigest: number;
   readonly priority: number;
   readonly ruleId: number;
   readonly agentId: number;
-  readonly entries: readonly EntrySpec[];
 }
 
 /**
@@ -200,16 +224,73 @@ export interface EntryDelta {
   readonly removed: readonly EntrySpec[];
 }
 
-function entryDelta(base: CompiledPolicy, groups: CompiledPolicy['pairs']): EntryDelta {
+function entryDelta(
+  base: CompiledPolicy,
+  groups: CompiledPolicy['groups'],
+  pairGroups: CompiledPolicy['pairGroups'],
+  reusedPairs: ReadonlySet<PairGroup>,
+): EntryDelta {
   const added: EntrySpec[] = [];
   const removed: EntrySpec[] = [];
   for (const [key, group] of groups) {
-    if (base.pairs.get(key)?.entries !== group.entries) for (const e of group.entries) added.push(e);
+    if (base.groups.get(key)?.entries !== group.entries) for (const e of group.entries) added.push(e);
   }
-  for (const [key, group] of base.pairs) {
+  for (const [key, group] of base.groups) {
     if (groups.get(key)?.entries !== group.entries) for (const e of group.entries) removed.push(e);
   }
+  for (const list of pairGroups) {
+    for (const group of list) if (!reusedPairs.has(group)) for (const e of group.entries) added.push(e);
+  }
+  for (const list of base.pairGroups) {
+    for (const group of list) if (!reusedPairs.has(group)) for (const e of group.entries) removed.push(e);
+  }
   return { base: base.entries, added, removed };
+}
+
+/** The value of a record's own key: never an inherited member, whatever an agent is called. */
+function ownValue<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.prototype.hasOwnProperty.call(record, key) ? record[key] : undefined;
+}
+
+/** Every rule id of a previous allocation. */
+function* previousRuleIds(previous: Allocation | undefined): Iterable<number> {
+  if (!previous) return;
+  for (const agent in previous.pairs) yield* ownValue(previous.pairs, agent)?.ruleIds ?? [];
+}
+
+/** Where an agent's rules were before when its rules are not looked up (no previous compile). */
+const NOWHERE: readonly number[] = [];
+
+// Lists longer than this get an index by name, built once per list; shorter ones are searched.
+const SEARCHED_LIST = 16;
+const namesIndex = new WeakMap<readonly unknown[], Map<string, number>>();
+
+/**
+ * Position of `name` in a list of names given as `nameAt`, trying `hint` first: an agent's rules
+ * are mostly where they were the last time.
+ */
+function indexByName<T>(list: readonly T[], nameAt: (item: T) => string, name: string, hint: number): number {
+  if (hint < list.length && nameAt(list[hint]) === name) return hint;
+  if (list.length <= SEARCHED_LIST) {
+    for (let i = 0; i < list.length; i++) if (nameAt(list[i]) === name) return i;
+    return -1;
+  }
+  let byName = namesIndex.get(list);
+  if (!byName) {
+    byName = new Map(list.map((item, i) => [nameAt(item), i]));
+    namesIndex.set(list, byName);
+  }
+  return byName.get(name) ?? -1;
+}
+
+const indexOfName = (names: readonly string[], name: string, hint: number) =>
+  indexByName(names, (n) => n, name, hint);
+const indexOfGroup = (list: readonly PairGroup[], rule: string, hint: number) =>
+  indexByName(list, (g) => g.rule, rule, hint);
+
+/** The reused compile's pair groups by agent name. */
+function pairGroupsByAgent(base: CompiledPolicy): Map<string, readonly PairGroup[]> {
+  return new Map(base.agents.map((agent, a) => [agent.name, base.pairGroups[a]]));
 }
 
 export const CompileErrorCode = { CAPACITY: 'CAPACITY', INVALID_POLICY: 'INVALID_POLICY' } as const;
@@ -249,59 +330,71 @@ export function rateMeter(index: number, bytesPerSecond: number): MeterConfigSpe
   return { meter: METERS.rate.name, index, cir: rate, cburst: burst, pir: rate, pburst: burst };
 }
 
+/**
+ * Fresh ids: from above every id the previous compile used, so that an id released by this change
+ * is not handed to something else while old entries that carry it may still be on the device. Only
+ * when those run out, the lowest ids no previous compile used, then ids beyond the limit (which the
+ * capacity check reports).
+ */
+class IdPool {
+  private readonly taken = new Set<number>();
+  private next: number;
+  /** Below `next` when the pool started, and not taken: ids handed out once the ids above ran out. */
+  private reclaimed = FIRST_SLOT;
+  private readonly firstFresh: number;
+  private overflow = 0;
+
+  constructor(
+    previous: Iterable<number>,
+    private readonly limit: number,
+  ) {
+    let max = FIRST_SLOT - 1;
+    for (const id of previous) {
+      this.taken.add(id);
+      if (id > max) max = id;
+    }
+    this.firstFresh = this.next = max + 1;
+  }
+
+  fresh(): number {
+    if (this.next <= this.limit) return this.next++;
+    // Every id from the first fresh one up to the limit is in use; what is left lies below it.
+    while (this.reclaimed <= this.limit && this.taken.has(this.reclaimed)) this.reclaimed++;
+    if (this.reclaimed < this.firstFresh && this.reclaimed <= this.limit) return this.reclaimed++;
+    return this.limit + 1 + this.overflow++;
+  }
+}
+
 /** Ids that stay with their key across compiles; new keys never take an id the previous compile used. */
 class StickyIds {
   // A record without prototype rather than a Map: it becomes the allocation record at the end
-  // without copying a hundred thousand keys, and no key can hit an inherited member.
+  // without copying its keys, and no key can hit an inherited member.
   private readonly assigned: Record<string, number> = Object.create(null) as Record<string, number>;
-  private count = 0;
-  private readonly taken = new Set<number>();
+  private readonly pool: IdPool;
   private readonly hasPrevious: boolean;
-  private next: number;
+  private highest = 0;
 
   constructor(
     private readonly previous: Readonly<Record<string, number>>,
     private readonly limit: number,
   ) {
-    let max = FIRST_SLOT - 1;
-    for (const id of Object.values(previous)) {
-      this.taken.add(id);
-      if (id > max) max = id;
-    }
-    this.hasPrevious = this.taken.size > 0;
-    this.next = max + 1;
+    const ids = Object.values(previous);
+    this.pool = new IdPool(ids, limit);
+    this.hasPrevious = ids.length > 0;
   }
 
   id(key: string): number {
     const known = this.assigned[key];
     if (known !== undefined) return known;
     let id = this.hasPrevious ? ownId(this.previous, key) : undefined;
-    if (id === undefined || id > this.limit) {
-      // Fresh ids come from above everything used before, so that an id released by this change is
-      // not handed to something else while old entries that carry it may still be on the device.
-      while (this.next <= this.limit && this.taken.has(this.next)) this.next++;
-      if (this.next <= this.limit) id = this.next++;
-      else {
-        let candidate = FIRST_SLOT;
-        while (candidate <= this.limit && (this.taken.has(candidate) || this.inUse(candidate))) candidate++;
-        id = candidate <= this.limit ? candidate : this.limit + 1 + this.count;
-      }
-    }
-    // Fresh ids are above every previous one, so `taken` (the previous ids) needs no update.
+    if (id === undefined || id > this.limit) id = this.pool.fresh();
     this.assigned[key] = id;
-    this.count++;
+    if (id > this.highest) this.highest = id;
     return id;
   }
 
-  private inUse(id: number): boolean {
-    for (const key in this.assigned) if (this.assigned[key] === id) return true;
-    return false;
-  }
-
   get max(): number {
-    let max = 0;
-    for (const key in this.assigned) if (this.assigned[key] > max) max = this.assigned[key];
-    return max;
+    return this.highest;
   }
 
   /** The ids by key as a plain record, in the order assigned. No id is assigned after this. */
@@ -400,8 +493,10 @@ function aclMatch(agent: FieldValue, t: EntryTemplate): Record<string, FieldValu
  * in those (the same rule written once per agent) share one body, computed once.
  */
 interface RuleBody {
-  /** The content text the body is filed under (see compilePolicy). */
+  /** The content text the body is filed under (see contentJson). */
   readonly key: string;
+  /** The rule the body was made for. */
+  readonly model: RuleDef;
   /**
    * The frame of the canonical JSON of the rule the body was made for, if it takes shared frames:
    * then it is that of every rule of the same content that does (see takesSharedFrame).
@@ -410,7 +505,7 @@ interface RuleBody {
   readonly chunks: readonly DestinationChunk[];
   readonly templates: readonly EntryTemplate[];
   /** Digest of the keys of the rule's entries for one agent, agent aside (see aclKeysDigest). */
-  readonly matchDigest: string;
+  readonly matchDigest: number;
   readonly flags: number;
   /** `flags` as the action parameter, shared by every entry of the rule. */
   readonly flagsParam: bigint;
@@ -451,6 +546,7 @@ function ruleBody(
     plainAction = ACTIONS.allow.name;
   return {
     key,
+    model: rule,
     frame: takesSharedFrame(rule) ? ruleJsonFrame(rule) : undefined,
     chunks,
     templates,
@@ -493,6 +589,60 @@ interface RuleHeadJson {
   readonly groups: string;
 }
 
+/**
+ * Everything a rule compiles from but its name, agents and groups, as JSON, in the digest's field
+ * order (see ruleDigest): the destinations it names with their definitions, and the DNS answers of
+ * its FQDNs, included. It also files the body shared by the rules of the same content.
+ */
+function contentJson(
+  rule: RuleDef,
+  used: readonly (DestinationDef | undefined)[],
+  dnsAnswers: readonly (readonly string[])[],
+): string {
+  return JSON.stringify([
+    rule.destinations,
+    rule.cidrs,
+    rule.fqdns,
+    rule.ports,
+    rule.action,
+    rule.trusted,
+    rule.mode,
+    rule.quota ?? null,
+    rule.rateBytesPerSecond ?? null,
+    used.map((d) => (d ? [d.cidrs, d.fqdns, d.sensitive, d.quota ?? null] : null)),
+    dnsAnswers,
+  ]);
+}
+
+/**
+ * Hash of the content of a rule that names no destination and no FQDN: the fields contentJson
+ * writes that can differ between such rules.
+ */
+function selfContainedHash(hasher: PlainDataHasher, rule: RuleDef): number {
+  let h = hasher.hash(rule.cidrs);
+  h = hasher.hash(rule.ports, h);
+  h = hasher.hash(rule.action, h);
+  h = hasher.hash(rule.trusted, h);
+  h = hasher.hash(rule.mode, h);
+  h = hasher.hash(rule.quota ?? null, h);
+  return hasher.hash(rule.rateBytesPerSecond ?? null, h);
+}
+
+/** Whether two self-contained rules have one contentJson, told without writing it. */
+function sameSelfContained(a: RuleDef, b: RuleDef): boolean {
+  return (
+    a.destinations.length === 0 &&
+    a.fqdns.length === 0 &&
+    samePlainData(a.cidrs, b.cidrs) &&
+    samePlainData(a.ports, b.ports) &&
+    samePlainData(a.action, b.action) &&
+    samePlainData(a.trusted, b.trusted) &&
+    samePlainData(a.mode, b.mode) &&
+    samePlainData(a.quota ?? null, b.quota ?? null) &&
+    samePlainData(a.rateBytesPerSecond ?? null, b.rateBytesPerSecond ?? null)
+  );
+}
+
 /** JSON.stringify of a list of names, without the call for the empty list most rules have in one place. */
 const listJson = (items: readonly string[]): string => (items.length === 0 ? '[]' : JSON.stringify(items));
 
@@ -516,15 +666,17 @@ function ruleDigest(head: RuleHeadJson, content: string): number {
   return fnv1aUpdate(h, content, 1);
 }
 
-/** The rule's canonical JSON for the policy version: from its body's frame where that serves. */
-function canonicalRuleText(rule: RuleDef, body: RuleBody, head: RuleHeadJson): string {
-  if (!body.frame || !takesSharedFrame(rule)) return canonicalRuleJson(rule);
-  return framedRuleJson(
-    body.frame,
-    head.name,
-    sortedListJson(rule.agents, head.agents),
-    sortedListJson(rule.groups, head.groups),
-  );
+/** Adds the rule's canonical JSON to the policy version: from its body's frame where that serves. */
+function addToVersion(version: PolicyVersionHash, rule: RuleDef, body: RuleBody, head: RuleHeadJson): void {
+  if (!body.frame || !takesSharedFrame(rule)) version.addRule(canonicalRuleJson(rule));
+  else {
+    version.addFramedRule(
+      body.frame,
+      head.name,
+      sortedListJson(rule.agents, head.agents),
+      sortedListJson(rule.groups, head.groups),
+    );
+  }
 }
 
 /**
@@ -553,28 +705,6 @@ function keptRules(reuse: CompiledPolicy | undefined, rules: readonly RuleDef[])
   const byRule = new Map<RuleDef, CompiledRule>();
   for (const one of kept) if (one) byRule.set(one.rule, one);
   return (rule: RuleDef) => byRule.get(rule);
-}
-
-function withoutKeys<T>(record: Record<string, T>, drop: ReadonlySet<string>): Record<string, T> {
-  if (drop.size === 0) return record;
-  for (const key of drop) delete record[key];
-  return record;
-}
-
-/** The record (keyed by rule name) without the rules that compiled to no entry. */
-function installedOnly<T>(
-  record: Record<string, T>,
-  rules: readonly RuleDef[],
-  installed: readonly boolean[],
-): Record<string, T> {
-  if (!installed.includes(false)) return record;
-  const names = new Set<string>();
-  rules.forEach((rule, r) => {
-    if (installed[r]) names.add(rule.name);
-  });
-  const out: Record<string, T> = {};
-  for (const key of Object.keys(record)) if (names.has(key)) out[key] = record[key];
-  return out;
 }
 
 function invalid(message: string): never {
@@ -609,7 +739,6 @@ export function compilePolicy(
     previous?.agents ?? {},
     checkCapacity ? AGENT_ID_LIMIT : AGENT_ID_FIELD_LIMIT,
   );
-  const ruleIds = new StickyIds(previous?.ruleIds ?? {}, RULE_ID_LIMIT);
   const slots = new StickyIds(previous?.quotaSlots ?? {}, QUOTA_SLOT_LIMIT);
   const meterIds = new StickyIds(previous?.meters ?? {}, METER_LIMIT);
 
@@ -619,6 +748,9 @@ export function compilePolicy(
 
   // ---- rule shapes, once per rule whatever the number of agents it applies to
   const bodies = new Map<string, RuleBody>();
+  // The bodies of self-contained rules by a hash of their content (see selfContainedHash).
+  const bodiesByHash = new Map<number, RuleBody[]>();
+  const hasher = new PlainDataHasher();
   const noDestinations: never[] = [];
   // The version is hashed as the rules go by, while each one's fields are at hand.
   const version = new PolicyVersionHash(policy);
@@ -645,32 +777,31 @@ export function compilePolicy(
       : [...rule.fqdns, ...used.flatMap((d) => d?.fqdns ?? [])].map(
           (n) => resolutionByName.get(n)?.addresses ?? [],
         );
-    // Everything the rule compiles from but its name, agents and groups, in the digest's field
-    // order (see ruleDigest); it also files the body shared by the rules of the same content.
+    // A self-contained rule of the same content as one seen before takes that one's body, and
+    // with it the content text, without being serialized.
     const known = selfContained ? keptRule(rule, r) : undefined;
-    const content =
-      known?.content ??
-      JSON.stringify([
-        rule.destinations,
-        rule.cidrs,
-        rule.fqdns,
-        rule.ports,
-        rule.action,
-        rule.trusted,
-        rule.mode,
-        rule.quota ?? null,
-        rule.rateBytesPerSecond ?? null,
-        used.map((d) => (d ? [d.cidrs, d.fqdns, d.sensitive, d.quota ?? null] : null)),
-        dnsAnswers,
-      ]);
+    const shapeHash = selfContained && !known ? selfContainedHash(hasher, rule) : 0;
+    let body = known
+      ? bodies.get(known.content)
+      : selfContained
+        ? bodiesByHash.get(shapeHash)?.find((b) => sameSelfContained(b.model, rule))
+        : undefined;
+    const content = known?.content ?? body?.key ?? contentJson(rule, used, dnsAnswers);
+    if (!body) {
+      body = bodies.get(content);
+      if (!body) {
+        body = ruleBody(rule, content, destinationChunks(rule, destinations, resolutionByName), destinations);
+        bodies.set(content, body);
+        if (selfContained) {
+          const sameHash = bodiesByHash.get(shapeHash);
+          if (sameHash) sameHash.push(body);
+          else bodiesByHash.set(shapeHash, [body]);
+        }
+      }
+    }
     const head = ruleHeadJson(rule);
     const digest = known?.digest ?? ruleDigest(head, content);
-    let body = bodies.get(content);
-    if (!body) {
-      body = ruleBody(rule, content, destinationChunks(rule, destinations, resolutionByName), destinations);
-      bodies.set(content, body);
-    }
-    version.addRule(canonicalRuleText(rule, body, head));
+    addToVersion(version, rule, body, head);
     const metadata = known?.metadata ?? meta('rule', digest, rule.name);
     // Entries charged to a named destination's quota say which, so the device alone tells the slot.
     const chunkMetadata = body.quotaDestinations
@@ -685,34 +816,21 @@ export function compilePolicy(
     compiledRules.push(selfContained ? shape : undefined);
     return shape;
   });
-  const ruleDigests: Record<string, string> = {};
-  const ruleMatchDigests: Record<string, string> = {};
-  for (const shape of shapes) {
-    ruleDigests[shape.rule.name] = hex8(shape.digest);
-    ruleMatchDigests[shape.rule.name] = shape.body.matchDigest;
-  }
 
   const entries: EntrySpec[] = [];
-  // The allocation records only what the entries carry, so that it can be read back from a device:
-  // pairs that compile to no entry, and rules without any, keep nothing across compiles.
-  const emptyPairs = new Set<string>();
-  const installed: boolean[] = policy.rules.map(() => false);
   const meters: MeterConfigSpec[] = [];
   const quotaInfo = new Map<number, { info: Omit<QuotaSlotInfo, 'rules'>; rules: Set<string> }>();
   const ruleIndex: RuleIndexEntry[] = [];
   const agentIndex: AgentIndexEntry[] = [];
-  const priorities: Record<string, number> = {};
   // Every entry belongs to one group (an agent's own entries, an (agent, rule) pair, the uplink, the
   // sensitive sources of a family). A group whose inputs did not change since the `reuse` compile
   // is taken from it as the same objects, which is what lets the planner skip it by identity.
   const groups = new Map<string, EntryGroup>();
-  const reusable = options.reuse?.profile === profile.name ? options.reuse.pairs : undefined;
+  const reuse = options.reuse?.profile === profile.name ? options.reuse : undefined;
+  const reusable = reuse?.groups;
   const addGroup = (key: string, signature: string, build: () => EntrySpec[]) => {
     const reused = reusable?.get(key);
-    const group =
-      reused && reused.signature === signature
-        ? reused
-        : { signature, ruleDigest: 0, priority: 0, ruleId: 0, agentId: 0, entries: build() };
+    const group = reused && reused.signature === signature ? reused : { signature, entries: build() };
     groups.set(key, group);
     for (const entry of group.entries) entries.push(entry);
   };
@@ -821,7 +939,7 @@ export function compilePolicy(
       params: { port: BigInt(agent.port), agent_id: BigInt(agentId) },
       metadata: m,
     });
-    groups.set(group, { signature, ruleDigest: 0, priority: 0, ruleId: 0, agentId: 0, entries: own });
+    groups.set(group, { signature, entries: own });
     for (const entry of own) entries.push(entry);
   });
   addGroup('\0uplink', `${policy.uplinkPort}`, () => [
@@ -859,44 +977,33 @@ export function compilePolicy(
   }
 
   // ---- ACLs
-  // Priorities each agent's entries held before (only needed when an agent gets new values).
-  let previousByAgent: Map<string, Set<number>> | undefined;
-  const previousPrioritiesOf = (agent: string): Set<number> => {
-    if (!previousByAgent) {
-      previousByAgent = new Map();
-      for (const [key, priority] of Object.entries(previous?.priorities ?? {})) {
-        const owner = key.slice(0, key.indexOf('/'));
-        let set = previousByAgent.get(owner);
-        if (!set) previousByAgent.set(owner, (set = new Set()));
-        set.add(priority);
-      }
-    }
-    return previousByAgent.get(agent) ?? new Set();
-  };
   // Without a previous compile, an agent's priorities depend on its number of rules only.
   const freshByCount = new Map<number, readonly number[]>();
-  const prioritiesOf = (agent: AgentDef, ruleList: readonly number[], keys: readonly string[]) => {
-    if (!previous) {
+  /** Priorities of an agent's rules; `beforeAt[k]`: where rule k was among the agent's pairs before. */
+  const prioritiesOf = (
+    ruleList: readonly number[],
+    before: PairAllocation | undefined,
+    beforeAt: readonly number[],
+  ) => {
+    if (!before) {
       let fresh = freshByCount.get(ruleList.length);
       if (!fresh) freshByCount.set(ruleList.length, (fresh = freshPriorities(ruleList.length)));
       return fresh;
     }
     const prior = ruleList.map((r, k) => {
-      const name = policy.rules[r].name;
+      const at = beforeAt[k];
+      if (at < 0) return undefined;
+      const shape = shapes[r];
       // A rule whose match keys change moves to a new priority: its new entries never share a
       // priority with its old ones while both are installed, so no two overlapping entries of
       // an agent are ever tied. On a target without MODIFY, any change moves it, so that new
       // entries go in before old ones leave instead of a delete-then-insert gap.
-      const keysMoved =
-        previous.ruleMatchDigests?.[name] !== undefined &&
-        previous.ruleMatchDigests[name] !== ruleMatchDigests[name];
-      const contentMoved = !profile.modifyEntries && previous.ruleDigests[name] !== ruleDigests[name];
-      return keysMoved || contentMoved ? undefined : previous.priorities[keys[k]];
+      const keysMoved = before.matchDigests[at] !== shape.body.matchDigest;
+      const contentMoved = !profile.modifyEntries && before.digests[at] !== shape.digest;
+      return keysMoved || contentMoved ? undefined : before.priorities[at];
     });
-    return allocatePriorities(
-      prior,
-      prior.includes(undefined) ? previousPrioritiesOf(agent.name) : undefined,
-    );
+    // New values avoid the priorities the agent's entries held before: those may still be installed.
+    return allocatePriorities(prior, prior.includes(undefined) ? new Set(before.priorities) : undefined);
   };
   // The rate meter of a pair is taken when an entry first uses it: an index no entry carries could
   // not be read back from the device (see recoverAllocation).
@@ -989,27 +1096,44 @@ export function compilePolicy(
     });
     return { built, signature };
   };
+  // Rule ids are looked up through the agent's pairs before, not by an `agent/rule` key.
+  const ruleIdPool = new IdPool(previousRuleIds(previous), RULE_ID_LIMIT);
+  // Without prototype while it is filled, so that no agent name can hit an inherited member.
+  const pairAllocation = Object.create(null) as Record<string, PairAllocation>;
+  const pairGroups: PairGroup[][] = [];
+  const basePairs = reuse ? pairGroupsByAgent(reuse) : undefined;
+  // The reused compile's pair groups taken as they are: the others are what the change removes.
+  const reusedPairs = new Set<PairGroup>();
   policy.agents.forEach((agent, a) => {
     const agentId = agentIdOf[a];
     const agentField = exact(BigInt(agentId));
     const ruleList = index.rulesOfAgent[a];
-    const keys = ruleList.map((r) => `${agent.name}/${policy.rules[r].name}`);
-    const assigned = prioritiesOf(agent, ruleList, keys);
+    const before = previous ? ownValue(previous.pairs, agent.name) : undefined;
+    const beforeAt = before
+      ? ruleList.map((r, k) => indexOfName(before.rules, policy.rules[r].name, k))
+      : NOWHERE;
+    const assigned = prioritiesOf(ruleList, before, beforeAt);
+    const baseGroups = basePairs?.get(agent.name);
+    const own = { rules: [] as string[], ruleIds: [] as number[], priorities: [] as number[] };
+    const digests: number[] = [];
+    const matchDigests: number[] = [];
+    const agentGroups = new Array<PairGroup>(ruleList.length);
     ruleList.forEach((r, k) => {
       const shape = shapes[r];
       const rule = shape.rule;
       const body = shape.body;
-      const key = keys[k];
       const priority = assigned[k];
-      priorities[key] = priority;
-      const ruleId = ruleIds.id(key);
+      const at = before ? beforeAt[k] : -1;
+      let ruleId = at >= 0 ? (before as PairAllocation).ruleIds[at] : undefined;
+      if (ruleId === undefined || ruleId > RULE_ID_LIMIT) ruleId = ruleIdPool.fresh();
       const baseParams = { rule_id: BigInt(ruleId), flags: body.flagsParam };
       const actions = body.plainAction === undefined ? chunkActions(agent, shape, baseParams) : undefined;
       const signature = actions ? actions.signature : '';
-      // An unchanged pair gets the previous compile's very entry objects: the planner then knows
-      // them by identity and only the pairs that changed cost anything to compare.
-      const reused = reusable?.get(key);
-      let pairEntries: readonly EntrySpec[];
+      // An unchanged pair is the previous compile's very group, entry objects and all: the planner
+      // then knows them by identity and only the pairs that changed cost anything to compare.
+      const reusedAt = baseGroups ? indexOfGroup(baseGroups, rule.name, k) : -1;
+      const reused = reusedAt >= 0 ? (baseGroups as readonly PairGroup[])[reusedAt] : undefined;
+      let group: PairGroup;
       if (
         reused &&
         reused.signature === signature &&
@@ -1017,9 +1141,10 @@ export function compilePolicy(
         reused.priority === priority &&
         reused.ruleId === ruleId &&
         reused.agentId === agentId
-      )
-        pairEntries = reused.entries;
-      else {
+      ) {
+        group = reused;
+        reusedPairs.add(reused);
+      } else {
         // Sized up front: grown by push, the arrays of a hundred thousand pairs would be mostly slack.
         const built = new Array<EntrySpec>(body.templates.length);
         for (let i = 0; i < built.length; i++) {
@@ -1030,20 +1155,28 @@ export function compilePolicy(
           const metadata = shape.chunkMetadata ? shape.chunkMetadata[t.chunk] : shape.metadata;
           built[i] = { table: t.table, match, priority, action, params, metadata };
         }
-        pairEntries = built;
+        group = {
+          rule: rule.name,
+          signature,
+          ruleDigest: shape.digest,
+          priority,
+          ruleId,
+          agentId,
+          entries: built,
+        };
       }
-      groups.set(key, {
-        signature,
-        ruleDigest: shape.digest,
-        priority,
-        ruleId,
-        agentId,
-        entries: pairEntries,
-      });
-      for (const entry of pairEntries) entries.push(entry);
-      const count = pairEntries.length;
-      if (count === 0) emptyPairs.add(key);
-      else installed[r] = true;
+      agentGroups[k] = group;
+      for (const entry of group.entries) entries.push(entry);
+      const count = group.entries.length;
+      // The allocation records only what the entries carry, so that it can be read back from a
+      // device: a pair that compiles to no entry keeps nothing across compiles.
+      if (count > 0) {
+        own.rules.push(rule.name);
+        own.ruleIds.push(ruleId);
+        own.priorities.push(priority);
+        digests.push(shape.digest);
+        matchDigests.push(body.matchDigest);
+      }
       ruleIndex.push({
         ruleId,
         rule: rule.name,
@@ -1053,6 +1186,8 @@ export function compilePolicy(
         location: rule.location,
       });
     });
+    pairAllocation[agent.name] = { ...own, digests, matchDigests };
+    pairGroups.push(agentGroups);
   });
 
   const quotaSlots: QuotaSlotInfo[] = [...quotaInfo.values()]
@@ -1069,18 +1204,16 @@ export function compilePolicy(
     resolutions,
     allocation: {
       agents: agentIds.record(),
-      ruleIds: withoutKeys(ruleIds.record(), emptyPairs),
-      priorities: withoutKeys(priorities, emptyPairs),
-      ruleDigests: installedOnly(ruleDigests, policy.rules, installed),
-      ruleMatchDigests: installedOnly(ruleMatchDigests, policy.rules, installed),
+      pairs: Object.setPrototypeOf(pairAllocation, Object.prototype) as Record<string, PairAllocation>,
       quotaSlots: slots.record(),
       meters: meterIds.record(),
     },
     warnings,
     capacityIssues: [],
-    pairs: groups,
+    groups,
+    pairGroups,
     compiledRules,
-    ...(options.reuse ? { delta: entryDelta(options.reuse, groups) } : {}),
+    ...(options.reuse ? { delta: entryDelta(options.reuse, groups, pairGroups, reusedPairs) } : {}),
   };
   const issues = capacityIssues(compiled, profile, {
     agentIds: agentIds.max,
