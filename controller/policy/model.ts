@@ -121,15 +121,26 @@ export function ruleAgentIndex(policy: PolicySet): RuleAgentIndex {
   }
   const rulesOfAgent: number[][] = policy.agents.map(() => []);
   const agentsOfRule = policy.rules.map((rule, r) => {
-    const members = new Set<number>();
+    // Collected, sorted and deduplicated in one array: most rules name one agent or one group, and
+    // a set and a sorted copy for each of a hundred thousand rules cost more than the rest.
+    const members: number[] = [];
     for (const name of rule.agents) {
       const i = agentPos.get(name);
-      if (i !== undefined) members.add(i);
+      if (i !== undefined) members.push(i);
     }
-    for (const group of rule.groups) for (const i of groupMembers.get(group) ?? []) members.add(i);
-    const ordered = [...members].sort((a, b) => a - b);
-    for (const i of ordered) rulesOfAgent[i].push(r);
-    return ordered;
+    for (const group of rule.groups) {
+      const inGroup = groupMembers.get(group);
+      if (inGroup) for (const i of inGroup) members.push(i);
+    }
+    if (members.length > 1) {
+      members.sort((a, b) => a - b);
+      let kept = 1;
+      for (let k = 1; k < members.length; k++)
+        if (members[k] !== members[kept - 1]) members[kept++] = members[k];
+      members.length = kept;
+    }
+    for (const i of members) rulesOfAgent[i].push(r);
+    return members;
   });
   return { agentsOfRule, rulesOfAgent };
 }
