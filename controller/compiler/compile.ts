@@ -40,6 +40,7 @@ import {
   PolicyVersionHash,
   RuleJsonFrame,
   canonicalRuleJson,
+  framedRuleJson,
   ruleJsonFrame,
   sortedListJson,
   takesSharedFrame,
@@ -64,7 +65,7 @@ import {
 } from '../policy/model';
 import { aclKeysDigest } from './allocation';
 import { FNV1A_OFFSET, ProvenanceKindName, ProvenanceWriter, fnv1a, fnv1aUpdate } from './metadata';
-import { PlainDataHasher, samePlainData } from './plainData';
+import { RuleContentHasher, isSelfContained, ruleContentJson, sameSelfContainedContent } from './ruleContent';
 import { allocatePriorities, freshPriorities } from './priorities';
 
 export interface CompileOptions {
@@ -493,7 +494,7 @@ function aclMatch(agent: FieldValue, t: EntryTemplate): Record<string, FieldValu
  * in those (the same rule written once per agent) share one body, computed once.
  */
 interface RuleBody {
-  /** The content text the body is filed under (see contentJson). */
+  /** The content text the body is filed under (see ruleContentJson). */
   readonly key: string;
   /** The rule the body was made for. */
   readonly model: RuleDef;
@@ -589,68 +590,29 @@ interface RuleHeadJson {
   readonly groups: string;
 }
 
-/**
- * Everything a rule compiles from but its name, agents and groups, as JSON, in the digest's field
- * order (see ruleDigest): the destinations it names with their definitions, and the DNS answers of
- * its FQDNs, included. It also files the body shared by the rules of the same content.
- */
-function contentJson(
-  rule: RuleDef,
-  used: readonly (DestinationDef | undefined)[],
-  dnsAnswers: readonly (readonly string[])[],
-): string {
-  return JSON.stringify([
-    rule.destinations,
-    rule.cidrs,
-    rule.fqdns,
-    rule.ports,
-    rule.action,
-    rule.trusted,
-    rule.mode,
-    rule.quota ?? null,
-    rule.rateBytesPerSecond ?? null,
-    used.map((d) => (d ? [d.cidrs, d.fqdns, d.sensitive, d.quota ?? null] : null)),
-    dnsAnswers,
-  ]);
+/** The body among `candidates` (of one content hash) whose content is the rule's, if any. */
+function sameContentBody(candidates: readonly RuleBody[] | undefined, rule: RuleDef): RuleBody | undefined {
+  if (candidates) for (const body of candidates) if (sameSelfContainedContent(body.model, rule)) return body;
+  return undefined;
 }
 
 /**
- * Hash of the content of a rule that names no destination and no FQDN: the fields contentJson
- * writes that can differ between such rules.
+ * JSON.stringify of a list of names. Most lists are empty or name one agent or group, which many
+ * rules name: the text of a one-name list is written once per name (`single`) and shared.
  */
-function selfContainedHash(hasher: PlainDataHasher, rule: RuleDef): number {
-  let h = hasher.hash(rule.cidrs);
-  h = hasher.hash(rule.ports, h);
-  h = hasher.hash(rule.action, h);
-  h = hasher.hash(rule.trusted, h);
-  h = hasher.hash(rule.mode, h);
-  h = hasher.hash(rule.quota ?? null, h);
-  return hasher.hash(rule.rateBytesPerSecond ?? null, h);
+function listJson(items: readonly string[], single: Map<string, string>): string {
+  if (items.length === 0) return '[]';
+  if (items.length > 1 || typeof items[0] !== 'string') return JSON.stringify(items);
+  let text = single.get(items[0]);
+  if (text === undefined) single.set(items[0], (text = JSON.stringify(items)));
+  return text;
 }
 
-/** Whether two self-contained rules have one contentJson, told without writing it. */
-function sameSelfContained(a: RuleDef, b: RuleDef): boolean {
-  return (
-    a.destinations.length === 0 &&
-    a.fqdns.length === 0 &&
-    samePlainData(a.cidrs, b.cidrs) &&
-    samePlainData(a.ports, b.ports) &&
-    samePlainData(a.action, b.action) &&
-    samePlainData(a.trusted, b.trusted) &&
-    samePlainData(a.mode, b.mode) &&
-    samePlainData(a.quota ?? null, b.quota ?? null) &&
-    samePlainData(a.rateBytesPerSecond ?? null, b.rateBytesPerSecond ?? null)
-  );
-}
-
-/** JSON.stringify of a list of names, without the call for the empty list most rules have in one place. */
-const listJson = (items: readonly string[]): string => (items.length === 0 ? '[]' : JSON.stringify(items));
-
-function ruleHeadJson(rule: RuleDef): RuleHeadJson {
+function ruleHeadJson(rule: RuleDef, single: Map<string, string>): RuleHeadJson {
   return {
     name: JSON.stringify(rule.name),
-    agents: listJson(rule.agents),
-    groups: listJson(rule.groups),
+    agents: listJson(rule.agents, single),
+    groups: listJson(rule.groups, single),
   };
 }
 
@@ -666,17 +628,15 @@ function ruleDigest(head: RuleHeadJson, content: string): number {
   return fnv1aUpdate(h, content, 1);
 }
 
-/** Adds the rule's canonical JSON to the policy version: from its body's frame where that serves. */
-function addToVersion(version: PolicyVersionHash, rule: RuleDef, body: RuleBody, head: RuleHeadJson): void {
-  if (!body.frame || !takesSharedFrame(rule)) version.addRule(canonicalRuleJson(rule));
-  else {
-    version.addFramedRule(
-      body.frame,
-      head.name,
-      sortedListJson(rule.agents, head.agents),
-      sortedListJson(rule.groups, head.groups),
-    );
-  }
+/** The rule's canonical JSON for the policy version: from its body's frame where that serves. */
+function canonicalRuleText(rule: RuleDef, body: RuleBody, head: RuleHeadJson): string {
+  if (!body.frame || !takesSharedFrame(rule)) return canonicalRuleJson(rule);
+  return framedRuleJson(
+    body.frame,
+    head.name,
+    sortedListJson(rule.agents, head.agents),
+    sortedListJson(rule.groups, head.groups),
+  );
 }
 
 /**
@@ -748,16 +708,17 @@ export function compilePolicy(
 
   // ---- rule shapes, once per rule whatever the number of agents it applies to
   const bodies = new Map<string, RuleBody>();
-  // The bodies of self-contained rules by a hash of their content (see selfContainedHash).
+  // The bodies of self-contained rules by a hash of their content.
   const bodiesByHash = new Map<number, RuleBody[]>();
-  const hasher = new PlainDataHasher();
+  const hasher = new RuleContentHasher();
+  const singleNameLists = new Map<string, string>();
   const noDestinations: never[] = [];
   // The version is hashed as the rules go by, while each one's fields are at hand.
   const version = new PolicyVersionHash(policy);
   const keptRule = keptRules(options.reuse, policy.rules);
   const compiledRules: (CompiledRule | undefined)[] = [];
   const shapes: RuleShape[] = policy.rules.map((rule, r) => {
-    const selfContained = rule.destinations.length === 0 && rule.fqdns.length === 0;
+    const selfContained = isSelfContained(rule);
     if (!selfContained) {
       for (const name of [
         ...rule.fqdns,
@@ -780,13 +741,13 @@ export function compilePolicy(
     // A self-contained rule of the same content as one seen before takes that one's body, and
     // with it the content text, without being serialized.
     const known = selfContained ? keptRule(rule, r) : undefined;
-    const shapeHash = selfContained && !known ? selfContainedHash(hasher, rule) : 0;
+    const shapeHash = selfContained && !known ? hasher.hash(rule) : 0;
     let body = known
       ? bodies.get(known.content)
       : selfContained
-        ? bodiesByHash.get(shapeHash)?.find((b) => sameSelfContained(b.model, rule))
+        ? sameContentBody(bodiesByHash.get(shapeHash), rule)
         : undefined;
-    const content = known?.content ?? body?.key ?? contentJson(rule, used, dnsAnswers);
+    const content = known?.content ?? body?.key ?? ruleContentJson(rule, used, dnsAnswers);
     if (!body) {
       body = bodies.get(content);
       if (!body) {
@@ -799,9 +760,9 @@ export function compilePolicy(
         }
       }
     }
-    const head = ruleHeadJson(rule);
+    const head = ruleHeadJson(rule, singleNameLists);
     const digest = known?.digest ?? ruleDigest(head, content);
-    addToVersion(version, rule, body, head);
+    version.addRule(canonicalRuleText(rule, body, head));
     const metadata = known?.metadata ?? meta('rule', digest, rule.name);
     // Entries charged to a named destination's quota say which, so the device alone tells the slot.
     const chunkMetadata = body.quotaDestinations
