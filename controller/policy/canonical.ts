@@ -188,9 +188,7 @@ export function canonicalRuleJson(rule: RuleDef): string {
 export class PolicyVersionHash {
   private readonly hash = createHash('sha256');
   private readonly after: string;
-  // Pieces of text not hashed yet. Joined in one go when there are enough of them: joining strings
-  // one `+` at a time would make a tree of small string objects to be flattened, several per rule.
-  private readonly pending: string[] = [];
+  private pending: string;
   private rules = 0;
 
   constructor(policy: PolicySet) {
@@ -202,46 +200,21 @@ export class PolicyVersionHash {
     }) as Record<string, unknown>;
     const before = canonicalJson({ agents, destinations, groups });
     this.after = `],${canonicalJson({ sensitiveSources, uplinkPort }).slice(1)}`;
-    this.pending.push(`${before.slice(0, -1)},"rules":[`);
+    this.pending = `${before.slice(0, -1)},"rules":[`;
   }
 
   /** The next rule's canonical JSON. */
   addRule(json: string): void {
-    if (this.rules++) this.pending.push(',');
-    this.pending.push(json);
-    this.flushSometimes();
-  }
-
-  /**
-   * The next rule's canonical JSON given as its frame and the JSON of its name, agents and groups
-   * in canonical order (see framedRuleJson), without joining them into one string first.
-   */
-  addFramedRule(frame: RuleJsonFrame, nameJson: string, agentsJson: string, groupsJson: string): void {
-    if (this.rules++) this.pending.push(',');
-    this.pending.push(
-      frame.beforeAgents,
-      agentsJson,
-      frame.beforeGroups,
-      groupsJson,
-      frame.beforeName,
-      nameJson,
-      frame.end,
-    );
-    this.flushSometimes();
-  }
-
-  private flushSometimes(): void {
-    if (this.pending.length >= 1 << 14) {
-      this.hash.update(this.pending.join(''));
-      this.pending.length = 0;
+    this.pending += this.rules++ ? `,${json}` : json;
+    if (this.pending.length >= 1 << 16) {
+      this.hash.update(this.pending);
+      this.pending = '';
     }
   }
 
   /** SHA-256 (hex), once every rule has been added. */
   digest(): string {
-    this.pending.push(this.after);
-    this.hash.update(this.pending.join(''));
-    this.pending.length = 0;
+    this.hash.update(this.pending + this.after);
     return this.hash.digest('hex');
   }
 }
