@@ -61,7 +61,7 @@ import {
   Quota,
   RuleDef,
   SourceLocation,
-  ruleAgentIndex,
+  rulesByAgent,
 } from '../policy/model';
 import { aclKeysDigest } from './allocation';
 import { FNV1A_OFFSET, ProvenanceKindName, ProvenanceWriter, fnv1a, fnv1aUpdate } from './metadata';
@@ -690,7 +690,7 @@ export function compilePolicy(
   );
   const resolutionByName = new Map(resolutions.map((r) => [r.name, r]));
   const destinations = new Map<string, DestinationDef>(policy.destinations.map((d) => [d.name, d]));
-  const index = ruleAgentIndex(policy);
+  const rulesOfAgent = rulesByAgent(policy);
   const checkCapacity = options.checkCapacity ?? true;
   const controllerQuotas = !profile.registers || profile.quotaEnforcement === 'controller';
   const warnings: CompileWarning[] = [];
@@ -1068,7 +1068,7 @@ export function compilePolicy(
   policy.agents.forEach((agent, a) => {
     const agentId = agentIdOf[a];
     const agentField = exact(BigInt(agentId));
-    const ruleList = index.rulesOfAgent[a];
+    const ruleList = rulesOfAgent[a];
     const before = previous ? ownValue(previous.pairs, agent.name) : undefined;
     const beforeAt = before
       ? ruleList.map((r, k) => indexOfName(before.rules, policy.rules[r].name, k))
@@ -1251,7 +1251,8 @@ function capacityIssues(
     if (need > limit)
       issues.push({ resource, need, limit, message: `${resource}: needs up to ${need}, but ${why}` });
   }
-  const widest = Math.max(0, ...used.ports);
+  let widest = 0;
+  for (const port of used.ports) if (port > widest) widest = port;
   if (widest >= 2 ** PORT_BITS) {
     issues.push({
       resource: 'ports',

@@ -107,8 +107,11 @@ export interface RuleAgentIndex {
   readonly rulesOfAgent: readonly (readonly number[])[];
 }
 
-/** Which rules apply to which agents, in time linear in the number of (agent, rule) pairs. */
-export function ruleAgentIndex(policy: PolicySet): RuleAgentIndex {
+/**
+ * For each agent (by position), the positions of the rules that apply to it, in rule order, in time
+ * linear in the number of (agent, rule) pairs.
+ */
+export function rulesByAgent(policy: PolicySet): number[][] {
   const agentPos = new Map<string, number>(policy.agents.map((agent, i) => [agent.name, i]));
   const groupMembers = new Map<string, number[]>();
   for (const group of policy.groups) {
@@ -120,27 +123,33 @@ export function ruleAgentIndex(policy: PolicySet): RuleAgentIndex {
     groupMembers.set(group.name, members);
   }
   const rulesOfAgent: number[][] = policy.agents.map(() => []);
-  const agentsOfRule = policy.rules.map((rule, r) => {
-    // Collected, sorted and deduplicated in one array: most rules name one agent or one group, and
-    // a set and a sorted copy for each of a hundred thousand rules cost more than the rest.
-    const members: number[] = [];
+  // Rules go by in order, so a rule reaching an agent twice (by name and through a group, or through
+  // two groups) would be pushed twice in a row: it is enough to look at the last one.
+  const add = (agent: number, r: number) => {
+    const list = rulesOfAgent[agent];
+    if (list.length === 0 || list[list.length - 1] !== r) list.push(r);
+  };
+  for (let r = 0; r < policy.rules.length; r++) {
+    const rule = policy.rules[r];
     for (const name of rule.agents) {
       const i = agentPos.get(name);
-      if (i !== undefined) members.push(i);
+      if (i !== undefined) add(i, r);
     }
     for (const group of rule.groups) {
-      const inGroup = groupMembers.get(group);
-      if (inGroup) for (const i of inGroup) members.push(i);
+      const members = groupMembers.get(group);
+      if (members) for (const i of members) add(i, r);
     }
-    if (members.length > 1) {
-      members.sort((a, b) => a - b);
-      let kept = 1;
-      for (let k = 1; k < members.length; k++)
-        if (members[k] !== members[kept - 1]) members[kept++] = members[k];
-      members.length = kept;
-    }
-    for (const i of members) rulesOfAgent[i].push(r);
-    return members;
+  }
+  return rulesOfAgent;
+}
+
+/** Which rules apply to which agents, both ways. */
+export function ruleAgentIndex(policy: PolicySet): RuleAgentIndex {
+  const rulesOfAgent = rulesByAgent(policy);
+  const agentsOfRule: number[][] = policy.rules.map(() => []);
+  // Agents in ascending order, so each rule's list comes out sorted.
+  rulesOfAgent.forEach((rules, a) => {
+    for (const r of rules) agentsOfRule[r].push(a);
   });
   return { agentsOfRule, rulesOfAgent };
 }
