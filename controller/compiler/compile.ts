@@ -820,9 +820,14 @@ export function compilePolicy(
 
   // ---- agents: identity and return path
   const agentIdOf: number[] = [];
+  // The agent_id match field of each agent, shared by its guard entries and its ACL entries.
+  const agentFieldOf: FieldValue[] = [];
+  const uplinkParam = BigInt(policy.uplinkPort);
   policy.agents.forEach((agent: AgentDef) => {
     const agentId = agentIds.id(agent.name);
     agentIdOf.push(agentId);
+    const agentField = exact(BigInt(agentId));
+    agentFieldOf.push(agentField);
     agentIndex.push({ name: agent.name, agentId, port: agent.port });
     const mac = parseMac(agent.mac);
     if (mac === null) invalid(`agent "${agent.name}": "${agent.mac}" is not a MAC address`);
@@ -864,7 +869,7 @@ export function compilePolicy(
       action: ACTIONS.agentPort.name,
       params: {
         agent_id: BigInt(agentId),
-        uplink_port: BigInt(policy.uplinkPort),
+        uplink_port: uplinkParam,
         flags: BigInt(agent.mode === 'audit' ? AgentFlag.AUDIT : 0),
         exfil_limit: exfilLimit,
       },
@@ -872,27 +877,26 @@ export function compilePolicy(
     });
     own.push({
       table: TABLES.macGuard.name,
-      match: { agent_id: exact(BigInt(agentId)), src_mac: exact(mac) },
+      match: { agent_id: agentField, src_mac: exact(mac) },
       action: ACTIONS.sourceOk.name,
       params: {},
       metadata: m,
     });
-    for (const [family, list] of [
-      [4, agent.ipv4],
-      [6, agent.ipv6],
-    ] as const) {
+    const guardSources = (family: 4 | 6, list: readonly string[]) => {
       for (const text of list) {
         const addr = parseAddress(text, family);
         if (!addr) invalid(`agent "${agent.name}": "${text}" is not an IPv${family} address`);
         own.push({
           table: family === 4 ? TABLES.ipv4Guard.name : TABLES.ipv6Guard.name,
-          match: { agent_id: exact(BigInt(agentId)), src_addr: exact(addr.value) },
+          match: { agent_id: agentField, src_addr: exact(addr.value) },
           action: ACTIONS.sourceOk.name,
           params: {},
           metadata: m,
         });
       }
-    }
+    };
+    guardSources(4, agent.ipv4);
+    guardSources(6, agent.ipv6);
     own.push({
       table: TABLES.hostRoute.name,
       match: { dst_mac: exact(mac) },
@@ -1067,7 +1071,7 @@ export function compilePolicy(
   const reusedPairs = new Set<PairGroup>();
   policy.agents.forEach((agent, a) => {
     const agentId = agentIdOf[a];
-    const agentField = exact(BigInt(agentId));
+    const agentField = agentFieldOf[a];
     const ruleList = rulesOfAgent[a];
     const before = previous ? ownValue(previous.pairs, agent.name) : undefined;
     const beforeAt = before
