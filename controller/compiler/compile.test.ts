@@ -169,6 +169,21 @@ describe('compilePolicy on rules of one content', () => {
     );
   });
 
+  it('gives a new agent an id no previous compile used, from below once the ids above run out', () => {
+    const policy: PolicySet = {
+      uplinkPort: 0,
+      agents: [agentDef(0, 'enforce'), agentDef(1, 'enforce'), agentDef(2, 'enforce')],
+      groups: [],
+      destinations: [],
+      sensitiveSources: [],
+      rules: [],
+    };
+    // agent-0 had the last id the register holds and agent-9 (gone) had 1: both stay taken.
+    const previous = { agents: { 'agent-0': 4095, 'agent-9': 1 }, pairs: {}, quotaSlots: {}, meters: {} };
+    const compiled = compilePolicy(policy, PROFILES.bmv2, { previous });
+    assert.deepEqual(compiled.allocation.agents, { 'agent-0': 4095, 'agent-1': 2, 'agent-2': 3 });
+  });
+
   it('tells apart rules whose content differs in one port only', () => {
     const policy: PolicySet = {
       uplinkPort: 0,
