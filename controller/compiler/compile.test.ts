@@ -13,6 +13,7 @@ import { CompileError, compilePolicy, compiledToJson, rateMeter, tableCapacity }
 import { evaluateEntries, groupByTable } from './entryEval';
 import { decodeProvenance, fnv1a, hex8 } from './metadata';
 import { MAX_PRIORITY, allocatePriorities } from './priorities';
+import { isSelfContained, ruleContentJson } from './ruleContent';
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
 const RESOLUTIONS: FqdnResolution[] = [
@@ -142,26 +143,12 @@ describe('compilePolicy on rules of one content', () => {
         const reversed = { ...rebuilt, rules: [...rebuilt.rules].reverse() };
         const digests = ruleDigestsOf(compiled.entries);
         assert.deepEqual(ruleDigestsOf(compilePolicy(reversed, PROFILES.bmv2).entries), digests);
-        // The digest's definition, written out: FNV-1a of the JSON of the rule's name, agents,
-        // groups and everything it compiles from (nothing beyond its own fields for these rules).
+        // The digest's definition: FNV-1a of the JSON array of the rule's name, agents and groups
+        // followed by the items of its content text (whose own definition ruleContent.test.ts checks).
         for (const rule of policy.rules) {
-          if (rule.destinations.length > 0 || rule.fqdns.length > 0 || !digests.has(rule.name)) continue;
-          const text = JSON.stringify([
-            rule.name,
-            rule.agents,
-            rule.groups,
-            rule.destinations,
-            rule.cidrs,
-            rule.fqdns,
-            rule.ports,
-            rule.action,
-            rule.trusted,
-            rule.mode,
-            rule.quota ?? null,
-            rule.rateBytesPerSecond ?? null,
-            [],
-            [],
-          ]);
+          if (!isSelfContained(rule) || !digests.has(rule.name)) continue;
+          const head = [rule.name, rule.agents, rule.groups].map((item) => JSON.stringify(item)).join(',');
+          const text = `[${head},${ruleContentJson(rule, [], []).slice(1)}`;
           assert.equal(digests.get(rule.name), hex8(fnv1a(text)), rule.name);
         }
       }),
