@@ -102,6 +102,26 @@ function expectProblem(result: VerifyResult, seq: number | undefined, code?: str
   assert.equal(result.problem.seq, seq, `${result.problem.code}: ${result.problem.detail}`);
 }
 
+/**
+ * Swaps the stored columns of rows `a` and `b` (read by `get`, written back by `put` with the seq
+ * last), expects verification to name `a` with `code`, and swaps them back.
+ */
+function expectSwapNamed(
+  log: EvidenceLog,
+  get: Database.Statement,
+  put: Database.Statement,
+  [a, b]: [number, number],
+  code: string,
+): void {
+  const ra = get.get(a) as unknown[];
+  const rb = get.get(b) as unknown[];
+  put.run(...rb, a);
+  put.run(...ra, b);
+  expectProblem(log.verify(), a, code);
+  put.run(...ra, a);
+  put.run(...rb, b);
+}
+
 /** Turns counter samples stored as their rows into the form version 1 wrote: a records row with the leaf. */
 function storeCounterLeaves(raw: Database.Database, log: EvidenceLog): number {
   const seqs = raw
@@ -591,13 +611,7 @@ describe('EvidenceLog', function () {
         const put = raw.prepare(
           'UPDATE records SET kind = ?, time_ms = ?, leaf = ?, leaf_hash = ? WHERE seq = ?',
         );
-        const ra = get.raw().get(a) as unknown[];
-        const rb = get.raw().get(b) as unknown[];
-        put.run(...rb, a);
-        put.run(...ra, b);
-        expectProblem(log.verify(), a, 'SEQ_MISMATCH');
-        put.run(...ra, a);
-        put.run(...rb, b);
+        expectSwapNamed(log, get.raw(), put, [a, b], 'SEQ_MISMATCH');
       }
       assert.ok(log.verify().ok);
     });
@@ -779,14 +793,8 @@ describe('EvidenceLog', function () {
       for (let i = 0; i + 1 < seqs.length; i += 3) {
         const a = seqs[i] as number;
         const b = seqs[i + 1 + (i % 2)] ?? (seqs[i + 1] as number);
-        const ra = get.get(a) as unknown[];
-        const rb = get.get(b) as unknown[];
-        put.run(...rb, a);
-        put.run(...ra, b);
         // The leaf is rebuilt at the row's own seq, so the moved row no longer hashes to its leaf hash.
-        expectProblem(log.verify(), a, 'PROJECTION_MISMATCH');
-        put.run(...ra, a);
-        put.run(...rb, b);
+        expectSwapNamed(log, get, put, [a, b], 'PROJECTION_MISMATCH');
       }
       assert.ok(log.verify().ok);
     });
