@@ -1,7 +1,7 @@
 // Fault class 7: load. `nicguard serve` drives a softnic holding about 100k entries, collecting
 // telemetry every second, for a bounded soak (10 minutes under `npm run test:faults`, about 20 s
-// inside `npm test`). Memory must stay flat, collection must keep up (missed intervals are
-// reported as they are), and the evidence log must verify at the end.
+// inside `npm test`). Memory must stay flat over the 10-minute soak, collection must keep up
+// (missed intervals are reported as they are), and the evidence log must verify at the end.
 //
 // The agent count is bounded by the port space: ingress ports are 9 bits wide with the CPU port
 // and the uplink reserved, so one policy holds at most 509 agents; the 100k entries come from
@@ -24,6 +24,10 @@ const parsePrometheusTextFormat = require('parse-prometheus-text-format') as (
 
 const AGENTS = 500;
 const RULES = 200;
+// The serve process's RSS breathes by about a gigabyte between major collections, over tens of
+// seconds at this load; a soak shorter than this cannot tell a trend from one upswing, and only
+// reports the figures.
+const TREND_MIN_SOAK_MS = 120_000;
 
 async function scrape(port: number): Promise<Map<string, number>> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -39,7 +43,9 @@ describe('fault: load soak under serve', function () {
   const soakMs = scaled(600_000, 20_000);
   this.timeout(soakMs + 300_000);
 
-  it(`keeps memory flat and collection on time with ${AGENTS * RULES} rules, telemetry every second`, async () => {
+  const judged = soakMs >= TREND_MIN_SOAK_MS;
+  const what = judged ? 'memory flat and every collection succeeding' : 'every collection succeeding';
+  it(`keeps ${what} with ${AGENTS * RULES} rules, telemetry every second`, async () => {
     const nic = await Softnic.start({ address: '127.0.0.1:0', deviceId: 1 });
     const dir = mkdtempSync(join(tmpdir(), 'nicguard-load-'));
     mkdirSync(join(dir, 'policies'));
@@ -105,10 +111,10 @@ describe('fault: load soak under serve', function () {
       const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
       const early = median(samples.slice(0, third));
       const late = median(samples.slice(-third));
-      if (late - early > early * 0.2)
+      if (judged && late - early > early * 0.2)
         failures.push(`RSS trend ${mb(early)} → ${mb(late)} (median, first → last third)`);
       if (collections > 0) failures.push(`${collections} collections failed`);
-      figures = `${acl()} entries, converged in ${(convergeMs / 1000).toFixed(1)} s; soak ${seconds.toFixed(0)} s; RSS ${mb(rssStart)} → ${mb(rssEnd)} (median first third ${mb(early)}, last third ${mb(late)}, peak ${mb(Math.max(...samples))}); missed intervals ${missed} of ~${seconds.toFixed(0)}, last collection took ${collectMs} ms`;
+      figures = `${acl()} entries, converged in ${(convergeMs / 1000).toFixed(1)} s; soak ${seconds.toFixed(0)} s; RSS ${mb(rssStart)} → ${mb(rssEnd)} (median first third ${mb(early)}, last third ${mb(late)}, peak ${mb(Math.max(...samples))}${judged ? '' : '; trend not judged in a soak this short'}); missed intervals ${missed} of ~${seconds.toFixed(0)}, last collection took ${collectMs} ms`;
       assert.equal(await serve.stop(), 0);
       const log = EvidenceLog.open(join(dir, 'evidence.db'));
       try {
