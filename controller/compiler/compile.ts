@@ -259,9 +259,6 @@ function* previousRuleIds(previous: Allocation | undefined): Iterable<number> {
   for (const agent in previous.pairs) yield* ownValue(previous.pairs, agent)?.ruleIds ?? [];
 }
 
-/** Where an agent's rules were before when its rules are not looked up (no previous compile). */
-const NOWHERE: readonly number[] = [];
-
 // Lists longer than this get an index by name, built once per list; shorter ones are searched.
 const SEARCHED_LIST = 16;
 const namesIndex = new WeakMap<readonly unknown[], Map<string, number>>();
@@ -948,9 +945,9 @@ export function compilePolicy(
   const prioritiesOf = (
     ruleList: readonly number[],
     before: PairAllocation | undefined,
-    beforeAt: readonly number[],
+    beforeAt: readonly number[] | undefined,
   ) => {
-    if (!before) {
+    if (!before || !beforeAt) {
       let fresh = freshByCount.get(ruleList.length);
       if (!fresh) freshByCount.set(ruleList.length, (fresh = freshPriorities(ruleList.length)));
       return fresh;
@@ -1076,20 +1073,23 @@ export function compilePolicy(
     const before = previous ? ownValue(previous.pairs, agent.name) : undefined;
     const beforeAt = before
       ? ruleList.map((r, k) => indexOfName(before.rules, policy.rules[r].name, k))
-      : NOWHERE;
+      : undefined;
     const assigned = prioritiesOf(ruleList, before, beforeAt);
     const baseGroups = basePairs?.get(agent.name);
-    const own = { rules: [] as string[], ruleIds: [] as number[], priorities: [] as number[] };
-    const digests: number[] = [];
-    const matchDigests: number[] = [];
+    // The agent's PairAllocation, a column at a time.
+    const pairRules: string[] = [];
+    const pairRuleIds: number[] = [];
+    const pairPriorities: number[] = [];
+    const pairDigests: number[] = [];
+    const pairMatchDigests: number[] = [];
     const agentGroups = new Array<PairGroup>(ruleList.length);
     ruleList.forEach((r, k) => {
       const shape = shapes[r];
       const rule = shape.rule;
       const body = shape.body;
       const priority = assigned[k];
-      const at = before ? beforeAt[k] : -1;
-      let ruleId = at >= 0 ? (before as PairAllocation).ruleIds[at] : undefined;
+      const at = beforeAt ? beforeAt[k] : -1;
+      let ruleId = before && at >= 0 ? before.ruleIds[at] : undefined;
       if (ruleId === undefined || ruleId > RULE_ID_LIMIT) ruleId = ruleIdPool.fresh();
       const baseParams = { rule_id: BigInt(ruleId), flags: body.flagsParam };
       const actions = body.plainAction === undefined ? chunkActions(agent, shape, baseParams) : undefined;
@@ -1136,11 +1136,11 @@ export function compilePolicy(
       // The allocation records only what the entries carry, so that it can be read back from a
       // device: a pair that compiles to no entry keeps nothing across compiles.
       if (count > 0) {
-        own.rules.push(rule.name);
-        own.ruleIds.push(ruleId);
-        own.priorities.push(priority);
-        digests.push(shape.digest);
-        matchDigests.push(body.matchDigest);
+        pairRules.push(rule.name);
+        pairRuleIds.push(ruleId);
+        pairPriorities.push(priority);
+        pairDigests.push(shape.digest);
+        pairMatchDigests.push(body.matchDigest);
       }
       ruleIndex.push({
         ruleId,
@@ -1151,7 +1151,13 @@ export function compilePolicy(
         location: rule.location,
       });
     });
-    pairAllocation[agent.name] = { ...own, digests, matchDigests };
+    pairAllocation[agent.name] = {
+      rules: pairRules,
+      ruleIds: pairRuleIds,
+      priorities: pairPriorities,
+      digests: pairDigests,
+      matchDigests: pairMatchDigests,
+    };
     pairGroups.push(agentGroups);
   });
 
