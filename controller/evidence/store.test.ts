@@ -122,6 +122,44 @@ function expectSwapNamed(
   put.run(...rb, b);
 }
 
+/** Edits to one column of a counter sample row, each of which verification must notice. */
+const COUNTER_ROW_EDITS = [
+  'time_ms = time_ms + 1',
+  'packets = packets + 1',
+  'bytes = bytes + 1',
+  'delta_packets = delta_packets + 1',
+  'delta_bytes = delta_bytes - 1',
+  'reset = 2',
+  'reset = 1 - reset',
+  "epoch = 'boot-9'",
+  "packets = CAST(packets AS TEXT) || 'x'",
+  'series_id = series_id + 1000',
+];
+
+/**
+ * Makes each edit to the counter sample row `seq` in turn, expects verification to name that
+ * record, and puts the row back; returns the row as it was.
+ */
+function expectEachEditNamed(
+  raw: Database.Database,
+  log: EvidenceLog,
+  seq: number,
+  edits: readonly string[],
+): Record<string, unknown> {
+  const row = raw.prepare('SELECT * FROM counter_samples WHERE seq = ?').get(seq) as Record<string, unknown>;
+  const columns = Object.keys(row).filter((column) => column !== 'seq');
+  const restore = raw.prepare(
+    `UPDATE counter_samples SET ${columns.map((c) => `${c} = @${c}`).join(', ')} WHERE seq = @seq`,
+  );
+  for (const edit of edits) {
+    raw.prepare(`UPDATE counter_samples SET ${edit} WHERE seq = ?`).run(seq);
+    expectProblem(log.verify(), seq, 'PROJECTION_MISMATCH');
+    restore.run(row);
+  }
+  assert.ok(log.verify().ok);
+  return row;
+}
+
 /** Turns counter samples stored as their rows into the form version 1 wrote: a records row with the leaf. */
 function storeCounterLeaves(raw: Database.Database, log: EvidenceLog): number {
   const seqs = raw
@@ -626,31 +664,7 @@ describe('EvidenceLog', function () {
 
     it('notices each changed counter projection column and names its record', () => {
       const seq = raw.prepare('SELECT max(seq) FROM counter_samples').pluck().get() as number;
-      const edits = [
-        'time_ms = time_ms + 1',
-        'packets = packets + 1',
-        'bytes = bytes + 1',
-        'delta_packets = delta_packets + 1',
-        'delta_bytes = delta_bytes - 1',
-        'reset = 2',
-        "epoch = 'boot-9'",
-        "packets = CAST(packets AS TEXT) || 'x'",
-        'series_id = series_id + 1000',
-      ];
-      const row = raw.prepare('SELECT * FROM counter_samples WHERE seq = ?').get(seq) as Record<
-        string,
-        unknown
-      >;
-      const restore = raw.prepare(
-        `UPDATE counter_samples SET time_ms = @time_ms, series_id = @series_id, packets = @packets, bytes = @bytes,
-         delta_packets = @delta_packets, delta_bytes = @delta_bytes, reset = @reset, epoch = @epoch WHERE seq = @seq`,
-      );
-      for (const edit of edits) {
-        raw.prepare(`UPDATE counter_samples SET ${edit} WHERE seq = ?`).run(seq);
-        expectProblem(log.verify(), seq, 'PROJECTION_MISMATCH');
-        restore.run(row);
-      }
-      assert.ok(log.verify().ok);
+      expectEachEditNamed(raw, log, seq, COUNTER_ROW_EDITS);
       raw.prepare("UPDATE counter_series SET agent = 'someone-else'").run();
       const first = raw.prepare('SELECT min(seq) FROM counter_samples').pluck().get() as number;
       expectProblem(log.verify(), first, 'PROJECTION_MISMATCH');
@@ -710,34 +724,10 @@ describe('EvidenceLog', function () {
     it('notices each changed counter column, leaf hash bit and series name, and names the record', () => {
       const seqs = counterSeqs();
       const seq = seqs[seqs.length - 1] as number;
-      const edits = [
-        'time_ms = time_ms + 1',
-        'packets = packets + 1',
-        'bytes = bytes + 1',
-        'delta_packets = delta_packets + 1',
-        'delta_bytes = delta_bytes - 1',
-        'reset = 2',
-        'reset = 1 - reset',
-        "epoch = 'boot-9'",
-        "packets = CAST(packets AS TEXT) || 'x'",
-        'series_id = series_id + 1000',
+      const row = expectEachEditNamed(raw, log, seq, [
+        ...COUNTER_ROW_EDITS,
         "leaf_hash = CAST(leaf_hash AS TEXT) || 'x'",
-      ];
-      const row = raw.prepare('SELECT * FROM counter_samples WHERE seq = ?').get(seq) as Record<
-        string,
-        unknown
-      >;
-      const restore = raw.prepare(
-        `UPDATE counter_samples SET time_ms = @time_ms, series_id = @series_id, packets = @packets, bytes = @bytes,
-         delta_packets = @delta_packets, delta_bytes = @delta_bytes, reset = @reset, epoch = @epoch,
-         leaf_hash = @leaf_hash WHERE seq = @seq`,
-      );
-      for (const edit of edits) {
-        raw.prepare(`UPDATE counter_samples SET ${edit} WHERE seq = ?`).run(seq);
-        expectProblem(log.verify(), seq, 'PROJECTION_MISMATCH');
-        restore.run(row);
-      }
-      assert.ok(log.verify().ok);
+      ]);
       const hash = row['leaf_hash'] as Buffer;
       const setHash = raw.prepare('UPDATE counter_samples SET leaf_hash = ? WHERE seq = ?');
       for (let bit = 0; bit < hash.length * 8; bit++) {
