@@ -71,9 +71,10 @@ export function syntheticPolicy(agentCount: number, rulesPerAgent = 10): PolicyS
 }
 
 /**
- * Rule r of an agent. Written as one object literal with the loader's field order, as the loader
- * writes rules: objects spread from a shared base get a hidden class each in V8, which no loaded
- * policy has, and which would make every read of a rule field slower than it is for a real policy.
+ * Rule r of an agent, built the way the loader builds rules: one object literal in its field order,
+ * the quota spread in only where there is one. (Objects spread from a shared base would get a
+ * hidden class each in V8, which no loaded policy has, and every read of a rule field would be
+ * slower than it is for a real policy.)
  */
 function syntheticRule(agent: string, r: number): RuleDef {
   const name = `${agent}-r${r}`;
@@ -90,22 +91,6 @@ function syntheticRule(agent: string, r: number): RuleDef {
       : r <= 2
         ? [{ protocol: 'TCP', port: 443 }]
         : [{ protocol: 'TCP', port: 8000 + r, endPort: 8100 + r }];
-  if (r === 1) {
-    const quota = { bytes: 50 << 20, windowSeconds: 3600 };
-    return {
-      name,
-      agents: [agent],
-      groups: [],
-      destinations: [],
-      cidrs,
-      fqdns: [],
-      ports,
-      action: 'allow',
-      trusted: false,
-      mode: 'enforce',
-      quota,
-    };
-  }
   const action = r === 0 ? 'deny' : 'allow';
   return {
     name,
@@ -118,6 +103,7 @@ function syntheticRule(agent: string, r: number): RuleDef {
     action,
     trusted: false,
     mode: 'enforce',
+    ...(r === 1 ? { quota: { bytes: 50 << 20, windowSeconds: 3600 } } : {}),
   };
 }
 
